@@ -1,0 +1,28 @@
+// The ports the lifecycle operations need besides the gateway client: where the order of
+// suspend/resume events is remembered. SQLite locally, DynamoDB when deployed.
+
+export type UserState = 'enabled' | 'disabled';
+
+export interface StateChange {
+  readonly userId: string;
+  /** When the billing system decided the change (the envelope's `timestamp`). */
+  readonly at: Date;
+  readonly state: UserState;
+}
+
+export interface StateChangeStore {
+  /**
+   * Records the change unless a later one is already recorded for the user (an equal time wins
+   * again). Returns whether it was recorded, in one atomic step.
+   */
+  claim(change: StateChange): Promise<boolean>;
+  latest(userId: string): Promise<StateChange | undefined>;
+}
+
+/** Progress and decisions worth a log line; the operations never log by themselves. */
+export interface LifecycleEvents {
+  info(message: string, details?: Record<string, unknown>): void;
+  warn(message: string, details?: Record<string, unknown>): void;
+}
+
+export const silentEvents: LifecycleEvents = { info() {}, warn() {} };

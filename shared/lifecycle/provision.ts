@@ -1,0 +1,74 @@
+// provision: make sure one user exists for the email and carries the plan. Check-then-create, so
+// a repeat (or a user made by hand) is adopted instead of duplicated.
+import type { AccessKey, OstorClient, UserRef } from '../ostor/index.ts';
+import type { LifecycleEvents } from './ports.ts';
+import { silentEvents } from './ports.ts';
+import type { Plan, ProvisionRequest } from './requests.ts';
+
+export interface ProvisionResult {
+  readonly userId: string;
+  readonly email: string;
+  readonly created: boolean;
+  readonly accessKeys: readonly AccessKey[];
+}
+
+type Gateway = Pick<
+  OstorClient,
+  'findUser' | 'createUser' | 'generateKey' | 'setQuota' | 'deleteQuota' | 'setLimit' | 'deleteLimits'
+>;
+
+export async function provision(
+  gateway: Gateway,
+  request: ProvisionRequest,
+  events: LifecycleEvents = silentEvents,
+): Promise<ProvisionResult> {
+  const existing = await gateway.findUser({ email: request.email });
+  let userId: string;
+  let accessKeys: readonly AccessKey[];
+  if (existing === undefined) {
+    // Never retried by the client: a lost answer surfaces as an error, and the billing system's
+    // retry then finds and adopts the user instead of creating a second one.
+    const created = await gateway.createUser(request.email);
+    userId = created.userId;
+    accessKeys = created.accessKeys;
+    events.info('user created', { userId });
+  } else {
+    userId = existing.userId;
+    accessKeys = existing.accessKeys;
+    events.info('user adopted', { userId });
+  }
+  if (accessKeys.length === 0) {
+    // An adopted user whose keys were all revoked still needs a way in.
+    accessKeys = [await gateway.generateKey({ userId })];
+  }
+  if (request.plan !== undefined) await applyPlan(gateway, { userId }, request.plan);
+  return { userId, email: request.email, created: existing === undefined, accessKeys };
+}
+
+/** Absent leaves a setting as it is; `null` removes it (a single limit `null` is 0 = unlimited). */
+export async function applyPlan(gateway: Gateway, user: UserRef, plan: Plan): Promise<void> {
+  if (plan.quotaGb === null) await gateway.deleteQuota(user);
+  else if (plan.quotaGb !== undefined) await gateway.setQuota(user, plan.quotaGb);
+
+  if (plan.limits === null) {
+    await gateway.deleteLimits(user);
+    return;
+  }
+  if (plan.limits === undefined) return;
+  const { ops, bandwidth } = plan.limits;
+  if (ops === null) {
+    for (const resource of OPS_RESOURCES) await gateway.setLimit(user, { type: 'ops', resource, value: 0 });
+  } else if (ops !== undefined) {
+    for (const resource of OPS_RESOURCES) {
+      const value = ops[resource];
+      if (value !== undefined) await gateway.setLimit(user, { type: 'ops', resource, value: value ?? 0 });
+    }
+  }
+  if (bandwidth === null) {
+    await gateway.setLimit(user, { type: 'bandwidth', resource: 'out', value: 0 });
+  } else if (bandwidth?.out !== undefined) {
+    await gateway.setLimit(user, { type: 'bandwidth', resource: 'out', value: bandwidth.out ?? 0 });
+  }
+}
+
+const OPS_RESOURCES = ['default', 'get', 'put', 'list', 'delete'] as const;

@@ -1,0 +1,104 @@
+// The shapes the billing system sends (CONTRACT.md §3), as zod schemas: the single source of truth
+// for the envelope and each event's `data`. Parsing turns unknown JSON into typed requests or one
+// InvalidInputError naming the first bad field (`data.plan.quotaGb: ...`).
+import { z } from 'zod';
+import { InvalidInputError } from '../errors.ts';
+import { emailProblem } from '../ostor/validate.ts';
+
+export const EVENT_TYPES = [
+  'provision',
+  'suspend',
+  'resume',
+  'terminate',
+  'rotate-key',
+  'collect-usage',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+const email = z.string({ message: 'must be a string' }).superRefine((value, ctx) => {
+  const problem = emailProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const nonNegative = (what: string) =>
+  z
+    .number({ message: `must be a number (${what})` })
+    .finite()
+    .nonnegative({ message: 'must not be negative' });
+
+const opsLimit = nonNegative('operations per second').nullable().optional();
+
+const PlanSchema = z.strictObject({
+  quotaGb: z
+    .number({ message: 'must be a whole number of GB' })
+    .int({ message: 'must be a whole number of GB' })
+    .nonnegative({ message: 'must not be negative' })
+    .max(Number.MAX_SAFE_INTEGER)
+    .nullable()
+    .optional(),
+  limits: z
+    .strictObject({
+      ops: z
+        .strictObject({
+          default: opsLimit,
+          get: opsLimit,
+          put: opsLimit,
+          list: opsLimit,
+          delete: opsLimit,
+        })
+        .nullable()
+        .optional(),
+      bandwidth: z
+        .strictObject({
+          out: nonNegative('KB/s').int({ message: 'must be a whole number of KB/s' }).nullable().optional(),
+        })
+        .nullable()
+        .optional(),
+    })
+    .nullable()
+    .optional(),
+});
+
+export const ProvisionData = z.strictObject({ email, plan: PlanSchema.optional() });
+export const UserStateData = z.strictObject({ email });
+export const TerminateData = z.strictObject({
+  email,
+  purge: z.boolean({ message: 'must be true or false' }).optional(),
+});
+export const RotateKeyData = z.strictObject({
+  email,
+  keepPrevious: z.boolean({ message: 'must be true or false' }).optional(),
+});
+export const CollectUsageData = z.object({}).optional();
+
+export const Envelope = z.object({
+  type: z.string({ message: 'must be a string' }),
+  timestamp: z.iso
+    .datetime({ offset: true, message: 'must be an ISO 8601 date-time such as 2026-11-26T12:00:00Z' })
+    .transform((value) => new Date(value)),
+  data: z.unknown(),
+});
+
+export type Plan = z.infer<typeof PlanSchema>;
+export type ProvisionRequest = z.infer<typeof ProvisionData>;
+export type UserStateRequest = z.infer<typeof UserStateData> & { readonly timestamp: Date };
+export type TerminateRequest = z.infer<typeof TerminateData>;
+export type RotateKeyRequest = z.infer<typeof RotateKeyData>;
+
+/** Parses with `schema`, or throws an InvalidInputError naming the first offending field. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, prefix: string): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = [prefix, ...(issue?.path ?? []).map(String)].filter((part) => part !== '').join('.');
+  let message = issue?.message ?? 'is invalid';
+  if (issue?.code === 'unrecognized_keys') {
+    return fail(`${path}.${issue.keys[0] ?? ''}`, 'is not a known field');
+  }
+  if (issue?.code === 'invalid_type' && issue.input === undefined) message = 'is required';
+  return fail(path || prefix, message);
+}
+
+function fail(field: string, message: string): never {
+  throw new InvalidInputError(field, message);
+}

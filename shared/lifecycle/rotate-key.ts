@@ -1,0 +1,56 @@
+// rotate-key: issue a fresh key pair within the gateway's two-key limit. With two keys the older
+// is revoked first; after generating, every other key goes unless keepPrevious keeps the newest
+// previous one. A crash between generate and revoke leaves two keys, which the next rotation
+// handles like any other two-key user.
+import type { OstorClient } from '../ostor/index.ts';
+import type { LifecycleEvents } from './ports.ts';
+import { silentEvents } from './ports.ts';
+import type { RotateKeyRequest } from './requests.ts';
+
+export interface RotateKeyResult {
+  readonly userId: string;
+  readonly email: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly revokedAccessKeyIds: readonly string[];
+}
+
+type Gateway = Pick<OstorClient, 'getUser' | 'generateKey' | 'revokeKey'>;
+
+/** The gateway lists a user's keys oldest first; at most two may exist at once. */
+export const MAX_KEYS = 2;
+
+export async function rotateKey(
+  gateway: Gateway,
+  request: RotateKeyRequest,
+  events: LifecycleEvents = silentEvents,
+): Promise<RotateKeyResult> {
+  const user = await gateway.getUser({ email: request.email });
+  const ref = { userId: user.userId };
+  const revoked: string[] = [];
+  let remaining = user.accessKeys.map((key) => key.accessKeyId);
+
+  // Make room: keep only the newest key before generating.
+  while (remaining.length >= MAX_KEYS) {
+    const oldest = remaining[0] as string;
+    await gateway.revokeKey(ref, oldest);
+    revoked.push(oldest);
+    remaining = remaining.slice(1);
+  }
+  const fresh = await gateway.generateKey(ref);
+  events.info('access key generated', { userId: user.userId, accessKeyId: fresh.accessKeyId });
+
+  if (request.keepPrevious !== true) {
+    for (const id of remaining) {
+      await gateway.revokeKey(ref, id);
+      revoked.push(id);
+    }
+  }
+  return {
+    userId: user.userId,
+    email: request.email,
+    accessKeyId: fresh.accessKeyId,
+    secretAccessKey: fresh.secretAccessKey,
+    revokedAccessKeyIds: revoked,
+  };
+}

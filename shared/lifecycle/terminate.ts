@@ -1,0 +1,127 @@
+// terminate: remove a user and everything it owns. Buckets are judged empty by listing them over
+// plain S3 (the admin byte count misses zero-byte objects). Every step tolerates having been done
+// already, so a run that crashed half-way is finished by the next one.
+import { ConflictError } from '../errors.ts';
+import type { OstorClient } from '../ostor/index.ts';
+import type { LifecycleEvents } from './ports.ts';
+import { silentEvents } from './ports.ts';
+import type { TerminateRequest } from './requests.ts';
+
+export interface TerminateResult {
+  readonly email: string;
+  readonly userId: string | null;
+  readonly state: 'deleted' | 'absent';
+  readonly deletedBuckets: readonly string[];
+}
+
+type Gateway = Pick<
+  OstorClient,
+  | 'findUser'
+  | 'listUserBuckets'
+  | 'isBucketEmpty'
+  | 'listObjects'
+  | 'deleteObjects'
+  | 'deleteBucket'
+  | 'deleteAccount'
+  | 'deleteUser'
+>;
+
+export interface TerminateOptions {
+  /** Buckets emptied at once during a purge. */
+  readonly concurrency?: number;
+  readonly events?: LifecycleEvents;
+}
+
+export async function terminate(
+  gateway: Gateway,
+  request: TerminateRequest,
+  options: TerminateOptions = {},
+): Promise<TerminateResult> {
+  const events = options.events ?? silentEvents;
+  const user = await gateway.findUser({ email: request.email });
+  if (user === undefined) {
+    return { email: request.email, userId: null, state: 'absent', deletedBuckets: [] };
+  }
+  const ref = { userId: user.userId };
+  const buckets = (await gateway.listUserBuckets(ref)).map((bucket) => bucket.name);
+
+  if (request.purge !== true) {
+    // Decide for every bucket before deleting any, so a refusal changes nothing.
+    const verdicts = await Promise.all(
+      buckets.map(async (name) => ({ name, empty: await ignoreMissing(gateway.isBucketEmpty(name), true) })),
+    );
+    const nonEmpty = verdicts.filter((v) => !v.empty).map((v) => v.name);
+    if (nonEmpty.length > 0) {
+      throw new ConflictError(
+        'buckets_not_empty',
+        `data.purge: the user's buckets still hold objects: ${nonEmpty.join(', ')}; send purge: true to delete them`,
+        { buckets: nonEmpty },
+      );
+    }
+  } else {
+    await forEachLimited(buckets, options.concurrency ?? 4, async (name) => {
+      const removed = await emptyBucket(gateway, name);
+      if (removed > 0) events.info('bucket emptied', { bucket: name, objects: removed });
+    });
+  }
+
+  const deletedBuckets: string[] = [];
+  for (const name of buckets) {
+    await ignoreMissing(gateway.deleteBucket(name), undefined);
+    deletedBuckets.push(name);
+  }
+  for (const account of user.accounts) {
+    await ignoreMissing(gateway.deleteAccount(ref, account.name), undefined);
+  }
+  await ignoreMissing(gateway.deleteUser(ref), undefined);
+  events.info('user deleted', { userId: user.userId, buckets: deletedBuckets.length });
+  return { email: request.email, userId: user.userId, state: 'deleted', deletedBuckets };
+}
+
+/** Deletes every object of a bucket, page by page; returns how many were deleted. */
+export async function emptyBucket(gateway: Pick<Gateway, 'listObjects' | 'deleteObjects'>, bucket: string) {
+  let removed = 0;
+  // Always list from the start: deleting keys invalidates continuation tokens on some gateways,
+  // and a listing that starts over after a crash simply finds fewer keys.
+  for (;;) {
+    const page = await ignoreMissing(gateway.listObjects(bucket, { maxKeys: 1000 }), undefined);
+    if (page === undefined || page.objects.length === 0) return removed;
+    const result = await gateway.deleteObjects(
+      bucket,
+      page.objects.map((object) => object.key),
+    );
+    if (result.errors.length > 0) {
+      const first = result.errors[0];
+      throw new ConflictError(
+        'objects_not_deleted',
+        `bucket ${bucket}: ${result.errors.length} objects could not be deleted (${first?.code ?? 'unknown'}: ${first?.key ?? ''})`,
+        { bucket, failed: result.errors.length },
+      );
+    }
+    removed += result.deleted.length;
+  }
+}
+
+async function ignoreMissing<T, F>(promise: Promise<T>, fallback: F): Promise<T | F> {
+  try {
+    return await promise;
+  } catch (error) {
+    if (isNotFound(error)) return fallback;
+    throw error;
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'not_found';
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  });
+  await Promise.all(workers);
+}

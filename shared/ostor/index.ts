@@ -1,0 +1,65 @@
+// The typed client of the VHI S3 gateway: OstorClient, its domain types, its named errors and the
+// validators its callers share (the webhook parsers check emails with the same rules).
+export type {
+  KeyOptions,
+  LimitSetting,
+  LimitTarget,
+  ListObjectsOptions,
+  ListUsageOptions,
+  OpsResource,
+  OstorClientOptions,
+  QuotaTarget,
+  UserRef,
+} from './client.ts';
+export { MAX_USAGE_PAGE, OstorClient } from './client.ts';
+export type {
+  AnyGatewayError,
+  GatewayAuthReason,
+  GatewayConflictReason,
+  GatewayErrorContext,
+} from './errors.ts';
+export {
+  GatewayAuthError,
+  GatewayConflictError,
+  GatewayError,
+  GatewayNotFoundError,
+  GatewayRejectedError,
+  GatewayTimeoutError,
+  GatewayUnavailableError,
+  isGatewayError,
+  MalformedResponseError,
+} from './errors.ts';
+export type { OstorService, QueryFlag, QueryParam } from './query.ts';
+export { buildOstorQuery, encodeQuery, encodeRfc3986, FLAG, s3Path } from './query.ts';
+export type { DeleteObjectsResult, ObjectListing, ObjectSummary } from './s3.ts';
+export { MAX_DELETE_KEYS } from './s3.ts';
+export type {
+  AccessKey,
+  Account,
+  BucketInfo,
+  CreatedUser,
+  Limits,
+  Quota,
+  UsageItem,
+  UsageList,
+  UsageObject,
+  User,
+  UserSummary,
+} from './schemas.ts';
+export type {
+  Credentials,
+  CredentialsProvider,
+  CredentialsSource,
+  RetryOptions,
+  TimeoutOptions,
+  TransportOptions,
+} from './transport.ts';
+export { parseEndpoint } from './transport.ts';
+export type { StatisticsObjectName } from './validate.ts';
+export {
+  bucketNameProblem,
+  emailProblem,
+  parseStatisticsObjectName,
+  statisticsObjectNameProblem,
+  userIdProblem,
+} from './validate.ts';

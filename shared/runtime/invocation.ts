@@ -1,0 +1,81 @@
+// Tells apart, in one place, the three ways a function is called: a Function URL request (a
+// signed webhook), a direct invocation (Lambda console, `aws lambda invoke`, `npm run invoke`),
+// and a scheduled event (EventBridge Scheduler or a rule).
+
+export type Invocation =
+  | {
+      readonly kind: 'http';
+      readonly method: string;
+      readonly path: string;
+      /** Header names in lower case, as Function URLs deliver them. */
+      readonly headers: Readonly<Record<string, string>>;
+      /** The body exactly as it arrived: signatures are checked over these bytes. */
+      readonly rawBody: Buffer;
+    }
+  | { readonly kind: 'direct'; readonly payload: unknown }
+  | { readonly kind: 'schedule'; readonly time: Date; readonly id: string };
+
+interface FunctionUrlEvent {
+  version: string;
+  rawPath?: string;
+  headers?: Record<string, string | undefined>;
+  body?: string;
+  isBase64Encoded?: boolean;
+  requestContext: { http: { method: string; path?: string } };
+}
+
+function isFunctionUrlEvent(event: unknown): event is FunctionUrlEvent {
+  if (typeof event !== 'object' || event === null) return false;
+  const candidate = event as { version?: unknown; requestContext?: { http?: { method?: unknown } } };
+  return candidate.version === '2.0' && typeof candidate.requestContext?.http?.method === 'string';
+}
+
+function isScheduledEvent(event: unknown): event is { id?: string; time?: string } {
+  if (typeof event !== 'object' || event === null) return false;
+  const candidate = event as { source?: unknown; 'detail-type'?: unknown };
+  return (
+    (candidate.source === 'aws.scheduler' || candidate.source === 'aws.events') &&
+    candidate['detail-type'] === 'Scheduled Event'
+  );
+}
+
+export function classifyInvocation(event: unknown): Invocation {
+  if (isFunctionUrlEvent(event)) {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(event.headers ?? {})) {
+      if (value !== undefined) headers[name.toLowerCase()] = value;
+    }
+    const body = event.body ?? '';
+    return {
+      kind: 'http',
+      method: event.requestContext.http.method.toUpperCase(),
+      path: event.rawPath ?? event.requestContext.http.path ?? '/',
+      headers,
+      rawBody: event.isBase64Encoded === true ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8'),
+    };
+  }
+  if (isScheduledEvent(event)) {
+    const time = typeof event.time === 'string' ? new Date(event.time) : new Date();
+    return {
+      kind: 'schedule',
+      time: Number.isNaN(time.getTime()) ? new Date() : time,
+      id: typeof event.id === 'string' ? event.id : '',
+    };
+  }
+  return { kind: 'direct', payload: event };
+}
+
+/** The Function URL response shape. */
+export interface HttpResponse {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export function jsonResponse(statusCode: number, body: unknown): HttpResponse {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+    body: JSON.stringify(body),
+  };
+}

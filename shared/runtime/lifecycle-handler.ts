@@ -1,0 +1,178 @@
+// The one middleware stack every webhook function shares: classify the invocation, verify the
+// webhook signature over the raw bytes, parse the envelope, make the work idempotent on
+// `webhook-id`, run one lifecycle operation, and map errors to statuses in one place.
+import { createHash } from 'node:crypto';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { ConfigurationError, InvalidInputError } from '../errors.ts';
+import type { LifecycleEvents } from '../lifecycle/ports.ts';
+import type { EventType } from '../lifecycle/requests.ts';
+import { Envelope, parseInput } from '../lifecycle/requests.ts';
+import { verifyWebhook } from '../signing/index.ts';
+import { mapError } from './error-response.ts';
+import type { HttpResponse, Invocation } from './invocation.ts';
+import { classifyInvocation, jsonResponse } from './invocation.ts';
+import { createLogger, createMetrics } from './logging.ts';
+import type { Runtime } from './runtime.ts';
+import { getRuntime } from './runtime.ts';
+
+/** How long a delivered webhook-id is remembered (the contract asks for at least 24 hours). */
+export const IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
+
+export interface LifecycleRequestContext {
+  readonly envelope: { readonly type: string; readonly timestamp: Date; readonly data: unknown };
+  readonly invocation: Invocation;
+  readonly runtime: Runtime;
+  readonly events: LifecycleEvents;
+  readonly lambdaContext: Context;
+}
+
+export interface LifecycleFunction<Request, Result> {
+  readonly type: EventType;
+  /** Parses `data` (errors name `data.<field>`) into the operation's typed request. */
+  readonly parse: (data: unknown, envelope: LifecycleRequestContext['envelope']) => Request;
+  readonly run: (request: Request, context: LifecycleRequestContext) => Promise<Result>;
+  /** Turns a scheduled event into an envelope; functions without a schedule refuse them. */
+  readonly fromSchedule?: (time: Date) => unknown;
+}
+
+export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+export function createLifecycleHandler<Request, Result>(
+  definition: LifecycleFunction<Request, Result>,
+  runtimeOf: () => Runtime = getRuntime,
+): LambdaHandler {
+  const logger = createLogger(definition.type);
+  const metrics = createMetrics(definition.type);
+  const events: LifecycleEvents = {
+    info: (message, details) => logger.info(message, details ?? {}),
+    warn: (message, details) => logger.warn(message, details ?? {}),
+  };
+  let idempotent: ((input: IdempotentInput<Result>) => Promise<Result>) | undefined;
+
+  const core = async (event: unknown, lambdaContext: Context): Promise<unknown> => {
+    const invocation = classifyInvocation(event);
+    try {
+      const runtime = runtimeOf();
+      let payload: unknown;
+      let webhookId: string | undefined;
+      if (invocation.kind === 'http') {
+        if (invocation.method !== 'POST')
+          throw new InvalidInputError('method', 'webhooks are delivered with POST');
+        webhookId = await verify(runtime, invocation);
+        payload = parseJson(invocation.rawBody);
+      } else if (invocation.kind === 'schedule') {
+        if (definition.fromSchedule === undefined) {
+          throw new InvalidInputError('event', `${definition.type} is not started by a schedule`);
+        }
+        payload = definition.fromSchedule(invocation.time);
+      } else {
+        payload = invocation.payload;
+      }
+
+      const envelope = parseInput(Envelope, payload, '');
+      if (envelope.type !== definition.type) {
+        throw new InvalidInputError(
+          'type',
+          `must be "${definition.type}" for this function (got "${envelope.type}")`,
+        );
+      }
+      const request = definition.parse(envelope.data, envelope);
+      const context: LifecycleRequestContext = { envelope, invocation, runtime, events, lambdaContext };
+      const run = () => definition.run(request, context);
+
+      let result: Result;
+      if (webhookId !== undefined && invocation.kind === 'http') {
+        idempotent ??= makeIdempotentRunner<Result>(runtime);
+        result = await idempotent({
+          key: `${definition.type}#${webhookId}`,
+          bodyHash: createHash('sha256').update(invocation.rawBody).digest('base64'),
+          run,
+          lambdaContext,
+        });
+      } else {
+        result = await run();
+      }
+      metrics.addDimension('outcome', 'success');
+      metrics.addMetric('events', MetricUnit.Count, 1);
+      logger.info('event handled', { type: definition.type, source: invocation.kind, webhookId });
+      return invocation.kind === 'http' ? jsonResponse(200, result) : result;
+    } catch (error) {
+      const mapped = mapError(error);
+      metrics.addDimension('outcome', mapped.fault ? 'fault' : 'refused');
+      metrics.addMetric('events', MetricUnit.Count, 1);
+      const details = {
+        type: definition.type,
+        source: invocation.kind,
+        status: mapped.status,
+        error: mapped.body.error,
+      };
+      if (mapped.fault) logger.error('event failed', { ...details, cause: error });
+      else logger.warn('event refused', details);
+      if (invocation.kind === 'http') return jsonResponse(mapped.status, mapped.body) satisfies HttpResponse;
+      throw error;
+    }
+  };
+
+  return middy(core)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}
+
+interface IdempotentInput<Result> {
+  readonly key: string;
+  readonly bodyHash: string;
+  readonly run: () => Promise<Result>;
+  readonly lambdaContext: Context;
+}
+
+function makeIdempotentRunner<Result>(runtime: Runtime) {
+  const config = new IdempotencyConfig({
+    eventKeyJmesPath: 'key',
+    payloadValidationJmesPath: 'bodyHash',
+    expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS,
+    throwOnNoIdempotencyKey: true,
+  });
+  const runner = makeIdempotent(async (input: IdempotentInput<Result>) => input.run(), {
+    persistenceStore: runtime.idempotencyStore,
+    config,
+  });
+  return async (input: IdempotentInput<Result>): Promise<Result> => {
+    // Lets an interrupted invocation's lock lapse when the Lambda's own time runs out.
+    config.registerLambdaContext(input.lambdaContext);
+    return (await runner(input)) as Result;
+  };
+}
+
+async function verify(runtime: Runtime, invocation: Extract<Invocation, { kind: 'http' }>): Promise<string> {
+  const provider = runtime.webhookSecrets;
+  if (provider === undefined)
+    throw new ConfigurationError('WEBHOOK_SECRET', 'is not set: webhooks cannot be verified');
+  try {
+    return verifyWebhook({
+      headers: invocation.headers,
+      body: invocation.rawBody,
+      secrets: await provider.get(),
+    }).id;
+  } catch (error) {
+    // A secret rotated in Secrets Manager since it was cached: look once more before refusing.
+    if ((error as { reason?: unknown }).reason !== 'no_matching_signature') throw error;
+    return verifyWebhook({
+      headers: invocation.headers,
+      body: invocation.rawBody,
+      secrets: await provider.refresh(),
+    }).id;
+  }
+}
+
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new InvalidInputError('body', 'must be a JSON envelope { type, timestamp, data }');
+  }
+}

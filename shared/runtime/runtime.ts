@@ -1,0 +1,105 @@
+// Module-scope singletons of a function: configuration, the gateway client, the stores and the
+// secrets. Built once per cold start (or once per local server), on first use.
+import { join } from 'node:path';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Config } from '../config.ts';
+import { loadConfig } from '../config.ts';
+import { ConfigurationError } from '../errors.ts';
+import type { StateChangeStore } from '../lifecycle/ports.ts';
+import { OstorClient } from '../ostor/index.ts';
+import { dynamoStateChangeStore } from '../store/dynamodb.ts';
+import { SqliteStore } from '../store/sqlite.ts';
+import type { CredentialsProvider, WebhookSecretsProvider } from './secrets.ts';
+import { secretsManagerCredentials, staticCredentials, webhookSecrets } from './secrets.ts';
+
+export interface Runtime {
+  readonly config: Config;
+  readonly gateway: OstorClient;
+  readonly credentials: CredentialsProvider;
+  readonly stateChanges: StateChangeStore;
+  readonly idempotencyStore: BasePersistenceLayer;
+  /** Inbound webhook secrets; undefined only when neither WEBHOOK_SECRET nor WEBHOOK_SECRET_ID is set. */
+  readonly webhookSecrets: WebhookSecretsProvider | undefined;
+}
+
+export function createRuntime(config: Config): Runtime {
+  const gatewayConfig = config.gateway;
+  if (gatewayConfig.url === undefined) {
+    throw new ConfigurationError(
+      'OSTOR_GATEWAY_URL',
+      'is required (npm start sets it to the embedded emulator)',
+    );
+  }
+  const source = gatewayConfig.credentials;
+  if (source === undefined) {
+    throw new ConfigurationError(
+      'OSTOR_CREDENTIALS_SECRET_ID',
+      'is required, or OSTOR_ACCESS_KEY_ID and OSTOR_SECRET_ACCESS_KEY on a local run',
+    );
+  }
+  const credentials =
+    source.kind === 'static'
+      ? staticCredentials({ accessKeyId: source.accessKeyId, secretAccessKey: source.secretAccessKey })
+      : secretsManagerCredentials(source.secretId);
+  const gateway = new OstorClient({
+    endpoint: gatewayConfig.url.toString(),
+    credentials,
+    signatureVersion: gatewayConfig.signatureVersion,
+    region: gatewayConfig.region,
+    allowInsecureHttp: gatewayConfig.allowInsecureHttp,
+    timeouts: { headersMs: gatewayConfig.timeoutMs, bodyMs: gatewayConfig.timeoutMs },
+  });
+
+  let stateChanges: StateChangeStore;
+  let idempotencyStore: BasePersistenceLayer;
+  const table = config.tables.idempotency;
+  if (table !== undefined) {
+    const dynamo = new DynamoDBClient({});
+    stateChanges = dynamoStateChangeStore(dynamo, table);
+    idempotencyStore = new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo });
+  } else {
+    const local = localStore(config.dataDir);
+    stateChanges = local.stateChanges;
+    idempotencyStore = local.idempotency;
+  }
+  return {
+    config,
+    gateway,
+    credentials,
+    stateChanges,
+    idempotencyStore,
+    webhookSecrets: webhookSecrets({
+      value: config.webhook.secrets,
+      secretId: config.webhook.secretId,
+      variable: 'WEBHOOK_SECRET',
+    }),
+  };
+}
+
+const localStores = new Map<string, SqliteStore>();
+
+/** One SQLite file per data folder, shared by every function of the local server. */
+export function localStore(dataDir: string): SqliteStore {
+  const file = join(dataDir, 'state.sqlite');
+  let store = localStores.get(file);
+  if (store === undefined) {
+    store = new SqliteStore(file);
+    localStores.set(file, store);
+  }
+  return store;
+}
+
+let current: Runtime | undefined;
+
+/** The process's runtime, created from the environment on first use. */
+export function getRuntime(): Runtime {
+  current ??= createRuntime(loadConfig());
+  return current;
+}
+
+/** Replaces the process's runtime (tests, and the local server after it has set the environment). */
+export function setRuntime(runtime: Runtime | undefined): void {
+  current = runtime;
+}

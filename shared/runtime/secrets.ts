@@ -1,0 +1,75 @@
+// Secrets: from Secrets Manager when deployed (cached by Powertools parameters, refreshed on
+// demand so a rotated value is picked up), or from the environment on a local run.
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { z } from 'zod';
+import { ConfigurationError } from '../errors.ts';
+import type { Credentials, WebhookSecret } from '../signing/index.ts';
+import { parseWebhookSecrets } from '../signing/index.ts';
+
+/** How long a fetched secret is trusted before Secrets Manager is asked again. */
+export const SECRET_MAX_AGE_SECONDS = 300;
+
+export interface CredentialsProvider {
+  get(): Promise<Credentials>;
+  /** Fetches again, bypassing the cache: called once after the gateway refuses the cached key. */
+  refresh(): Promise<Credentials>;
+}
+
+const GatewayCredentialsSecret = z.object({
+  accessKeyId: z.string().min(1),
+  secretAccessKey: z.string().min(1),
+});
+
+export function staticCredentials(credentials: Credentials): CredentialsProvider {
+  return { get: async () => credentials, refresh: async () => credentials };
+}
+
+export function secretsManagerCredentials(secretId: string): CredentialsProvider {
+  const fetch = async (forceFetch: boolean): Promise<Credentials> => {
+    const raw = await getSecret(secretId, { maxAge: SECRET_MAX_AGE_SECONDS, forceFetch });
+    return parseCredentialsSecret(raw, 'OSTOR_CREDENTIALS_SECRET_ID');
+  };
+  return { get: () => fetch(false), refresh: () => fetch(true) };
+}
+
+export function parseCredentialsSecret(raw: unknown, variable: string): Credentials {
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new ConfigurationError(variable, 'the secret must be JSON {"accessKeyId","secretAccessKey"}');
+    }
+  }
+  const parsed = GatewayCredentialsSecret.safeParse(value);
+  if (!parsed.success) {
+    throw new ConfigurationError(variable, 'the secret must be JSON {"accessKeyId","secretAccessKey"}');
+  }
+  return parsed.data;
+}
+
+export interface WebhookSecretsProvider {
+  get(): Promise<readonly WebhookSecret[]>;
+  refresh(): Promise<readonly WebhookSecret[]>;
+}
+
+/** Inbound or outbound webhook secrets: `whsec_...` values separated by spaces during rotation. */
+export function webhookSecrets(source: {
+  value: string | undefined;
+  secretId: string | undefined;
+  variable: string;
+}): WebhookSecretsProvider | undefined {
+  if (source.value !== undefined) {
+    const parsed = parseWebhookSecrets(source.value, source.variable);
+    return { get: async () => parsed, refresh: async () => parsed };
+  }
+  const secretId = source.secretId;
+  if (secretId === undefined) return undefined;
+  const fetch = async (forceFetch: boolean) => {
+    const raw = await getSecret(secretId, { maxAge: SECRET_MAX_AGE_SECONDS, forceFetch });
+    if (typeof raw !== 'string')
+      throw new ConfigurationError(`${source.variable}_ID`, 'the secret must be a string');
+    return parseWebhookSecrets(raw, `${source.variable}_ID`);
+  };
+  return { get: () => fetch(false), refresh: () => fetch(true) };
+}

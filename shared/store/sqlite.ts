@@ -1,0 +1,57 @@
+// The embedded, file-backed store of a local run (`npm start`): one SQLite database in DATA_DIR
+// holding the idempotency records and the suspend/resume ordering. DynamoDB plays this part when
+// deployed; both sit behind the same small interfaces.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { StateChange, StateChangeStore } from '../lifecycle/ports.ts';
+import { SqliteIdempotencyStore } from './sqlite-idempotency.ts';
+
+export class SqliteStore {
+  /** Shared with the other local adapters (idempotency records, usage ledger) of this file. */
+  readonly db: DatabaseSync;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new DatabaseSync(file);
+    // WAL keeps readers and the single writer out of each other's way; busy_timeout covers a
+    // second process (npm run invoke) touching the same file.
+    this.db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA busy_timeout = 5000;
+      CREATE TABLE IF NOT EXISTS idempotency (
+        id TEXT PRIMARY KEY, status TEXT NOT NULL, expiration INTEGER NOT NULL,
+        in_progress_expiration INTEGER, data TEXT, validation TEXT);
+      CREATE TABLE IF NOT EXISTS state_change (
+        user_id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, state TEXT NOT NULL);
+    `);
+  }
+
+  readonly idempotency = new SqliteIdempotencyStore(this);
+
+  readonly stateChanges: StateChangeStore = {
+    claim: async (change: StateChange) => {
+      // One statement decides: the change is recorded when it is not older than what is there.
+      const atMs = change.at.getTime();
+      const result = this.db
+        .prepare(
+          `INSERT INTO state_change (user_id, at_ms, state) VALUES (?, ?, ?)
+           ON CONFLICT(user_id) DO UPDATE SET at_ms = excluded.at_ms, state = excluded.state
+           WHERE excluded.at_ms >= state_change.at_ms`,
+        )
+        .run(change.userId, atMs, change.state);
+      return result.changes > 0;
+    },
+    latest: async (userId: string) => {
+      const row = this.db.prepare('SELECT at_ms, state FROM state_change WHERE user_id = ?').get(userId) as
+        | { at_ms: number; state: string }
+        | undefined;
+      if (row === undefined) return undefined;
+      return { userId, at: new Date(row.at_ms), state: row.state === 'disabled' ? 'disabled' : 'enabled' };
+    },
+  };
+
+  close(): void {
+    this.db.close();
+  }
+}
