@@ -1,6 +1,8 @@
 // `npm run send -- <type> <email> [data-json]`: signs a webhook the way the billing system would
 // and posts it to the local server (or to --url). Prints the status and the answer.
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig } from '../shared/config.ts';
 import { parseWebhookSecrets, webhookHeaders } from '../shared/signing/index.ts';
 import { FUNCTION_NAMES, isFunctionName } from './functions.ts';
@@ -44,7 +46,13 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   if (email !== undefined) data = { email, ...data };
-  const body = JSON.stringify({ type, timestamp: new Date().toISOString(), data });
+  // A known --id is a redelivery: the very same bytes go again, as a billing system's retry would.
+  const sent = readSent(config.dataDir);
+  const previous = sent[id];
+  const redelivery = previous !== undefined && previous.type === type;
+  const body = redelivery ? previous.body : JSON.stringify({ type, timestamp: new Date().toISOString(), data });
+  sent[id] = { type, body };
+  writeSent(config.dataDir, sent);
   const headers = webhookHeaders(
     { id, timestamp: Math.floor(Date.now() / 1000), body },
     parseWebhookSecrets(secretText, 'WEBHOOK_SECRET'),
@@ -59,8 +67,27 @@ async function main(argv: string[]): Promise<number> {
   try {
     shown = JSON.stringify(JSON.parse(text), null, 2);
   } catch {}
-  process.stdout.write(`${response.status} ${response.statusText}  (webhook-id ${id})\n${shown}\n`);
+  process.stdout.write(
+    `${response.status} ${response.statusText}  (webhook-id ${id}${redelivery ? ', redelivered' : ''})\n${shown}\n`,
+  );
   return response.ok ? 0 : 1;
+}
+
+type SentLog = Record<string, { type: string; body: string }>;
+const SENT_KEPT = 200;
+
+function readSent(dataDir: string): SentLog {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, 'sent.json'), 'utf8')) as SentLog;
+  } catch {
+    return {};
+  }
+}
+
+function writeSent(dataDir: string, sent: SentLog): void {
+  const recent = Object.entries(sent).slice(-SENT_KEPT);
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(dataDir, 'sent.json'), JSON.stringify(Object.fromEntries(recent)));
 }
 
 main(process.argv.slice(2)).then(

@@ -4,7 +4,7 @@
 
 import { startEmulator } from '../emulator/gateway.ts';
 import { loadConfig } from '../shared/config.ts';
-import { AppError } from '../shared/errors.ts';
+import { AppError, ConfigurationError } from '../shared/errors.ts';
 import { generateWebhookSecret } from '../shared/signing/index.ts';
 import { loadHandler } from './functions.ts';
 import { localContext } from './lambda-context.ts';
@@ -52,7 +52,16 @@ async function main(): Promise<void> {
   loadConfig();
 
   let ready = false;
-  const server = await startLocalServer({ host: config.host, port: config.port, ready: () => ready });
+  const server = await startLocalServer({ host: config.host, port: config.port, ready: () => ready }).catch(
+    (error: unknown) => {
+      const code = (error as { code?: unknown }).code;
+      if (code === 'EADDRINUSE') throw new ConfigurationError('PORT', `${config.host}:${config.port} is already in use`);
+      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+        throw new ConfigurationError('HOST', `${config.host} is not an address of this machine`);
+      }
+      throw error;
+    },
+  );
   settings.serverUrl = server.url;
   writeLocalSettings(config.dataDir, settings);
 

@@ -1,0 +1,105 @@
+// Without USAGE_WEBHOOK_URL usage goes to DATA_DIR/usage.ndjson: one line per message,
+// `{"id":"<webhook-id>",...the body's fields}`. A line counts as acknowledged once it is written
+// and fsynced. Concurrent deliveries share one write and one fsync (group commit), so the file
+// costs one fsync per batch rather than per message.
+import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { OutboundMessage } from './messages.ts';
+import type { DeliveryOutcome, UsageSink } from './sink.ts';
+
+interface Pending {
+  readonly line: string;
+  readonly resolve: (outcome: DeliveryOutcome) => void;
+}
+
+/** One NDJSON line: the webhook-id first, then the body's own fields. */
+export function ndjsonLine(message: OutboundMessage): string {
+  if (!message.body.startsWith('{')) throw new TypeError('a usage message body is a JSON object');
+  const rest = message.body.slice(1).trimStart();
+  return `{"id":${JSON.stringify(message.id)}${rest.startsWith('}') ? '' : ','}${rest}\n`;
+}
+
+export class NdjsonSink implements UsageSink {
+  readonly kind = 'file';
+  readonly target: string;
+  #handle: FileHandle | undefined;
+  #queue: Pending[] = [];
+  #writing: Promise<void> | undefined;
+
+  constructor(file: string) {
+    this.target = file;
+  }
+
+  deliver(message: OutboundMessage): Promise<DeliveryOutcome> {
+    const line = ndjsonLine(message);
+    return new Promise((resolve) => {
+      this.#queue.push({ line, resolve });
+      this.#kick();
+    });
+  }
+
+  async close(): Promise<void> {
+    while (this.#writing !== undefined) await this.#writing;
+    const handle = this.#handle;
+    this.#handle = undefined;
+    await handle?.close();
+  }
+
+  #kick(): void {
+    if (this.#writing !== undefined) return;
+    this.#writing = this.#drain().finally(() => {
+      this.#writing = undefined;
+      if (this.#queue.length > 0) this.#kick();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue;
+      this.#queue = [];
+      try {
+        const handle = await this.#open();
+        await handle.write(batch.map((pending) => pending.line).join(''));
+        await handle.datasync();
+        for (const pending of batch) pending.resolve({ ok: true, attempts: 1, status: 200 });
+      } catch (error) {
+        // A write that failed half-way may leave a torn line: reopening repairs it before the next one.
+        const handle = this.#handle;
+        this.#handle = undefined;
+        await handle?.close().catch(() => {});
+        const reason = `cannot append to ${this.target}: ${(error as Error).message}`;
+        for (const pending of batch) pending.resolve({ ok: false, attempts: 1, status: undefined, reason });
+      }
+    }
+  }
+
+  async #open(): Promise<FileHandle> {
+    if (this.#handle !== undefined) return this.#handle;
+    mkdirSync(dirname(this.target), { recursive: true });
+    const handle = await open(this.target, 'a+');
+    try {
+      const { size } = await handle.stat();
+      if (size === 0) {
+        // A new file: make its directory entry durable too.
+        const folder = openSync(dirname(this.target), 'r');
+        try {
+          fsyncSync(folder);
+        } finally {
+          closeSync(folder);
+        }
+      } else {
+        // A crash mid-append leaves a line without its newline; end it so the next line stays whole.
+        const last = Buffer.alloc(1);
+        await handle.read(last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) await handle.write('\n');
+      }
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    this.#handle = handle;
+    return handle;
+  }
+}

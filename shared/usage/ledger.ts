@@ -1,0 +1,79 @@
+// The usage ledger: what the sweep knows about each statistics object (and each hourly storage
+// message) across runs, so that a crash at any step neither loses an object nor delivers it again
+// once the receiver has said 2xx. SQLite in DATA_DIR locally, DynamoDB when deployed; both behind
+// this port. Also holds the lease that keeps two sweeps from running at once.
+import { AppError } from '../errors.ts';
+
+/**
+ * `read`: read and hashed, its message prepared, not yet acknowledged. `delivered`: the receiver
+ * answered 2xx (never sent again). `deleted`: the statistics object is gone from the gateway.
+ * An entry only moves forward: read → delivered → deleted.
+ */
+export type LedgerState = 'read' | 'delivered' | 'deleted';
+
+export interface LedgerEntry {
+  /** The statistics object's name, or a storage message's webhook-id. */
+  readonly name: string;
+  readonly state: LedgerState;
+  /** `sha256:<hex>` of the content's canonical form (statistics objects) or of the body (storage). */
+  readonly hash: string;
+  /**
+   * The message exactly as first prepared, so every redelivery carries the same bytes (a receiver
+   * may refuse the same webhook-id with a different body). Dropped once delivered; may be absent
+   * when too large for the store, and then the message is rebuilt with `readAt` as its timestamp.
+   */
+  readonly body: string | undefined;
+  /** Milliseconds since the epoch. */
+  readonly readAt: number;
+  readonly deliveredAt: number | undefined;
+  readonly deletedAt: number | undefined;
+}
+
+export interface NewLedgerEntry {
+  readonly name: string;
+  readonly hash: string;
+  readonly body: string;
+  /** Now, in milliseconds since the epoch. */
+  readonly at: number;
+}
+
+export type LeaseResult =
+  | { readonly acquired: true; readonly expiresAt: number }
+  | { readonly acquired: false; readonly holder: string; readonly expiresAt: number };
+
+export interface UsageLedger {
+  /**
+   * Records a first read in one atomic step and answers the entry stored under the name: the new
+   * one, or the one already there, untouched (the caller compares hashes). Expired entries count
+   * as absent.
+   */
+  record(entry: NewLedgerEntry): Promise<LedgerEntry>;
+  get(name: string, now: number): Promise<LedgerEntry | undefined>;
+  /** read → delivered (drops the body). Already delivered or deleted: nothing changes. Absent: LedgerStateError. */
+  markDelivered(name: string, at: number): Promise<void>;
+  /** delivered → deleted. Already deleted: nothing changes. Absent or only read: LedgerStateError. */
+  markDeleted(name: string, at: number): Promise<void>;
+  /** Takes the sweep lease when it is free, expired, or already `owner`'s. */
+  acquireLease(owner: string, now: number, expiresAt: number): Promise<LeaseResult>;
+  /** Gives the lease up if `owner` still holds it. */
+  releaseLease(owner: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Ledger entries outlive any plausible redelivery by far; DynamoDB drops them by TTL. */
+export const LEDGER_TTL_SECONDS = 90 * 24 * 3600;
+/** The one lease of the usage sweep. */
+export const SWEEP_LEASE = 'lease#collect-usage';
+
+export function expiresAtMs(at: number): number {
+  return at + LEDGER_TTL_SECONDS * 1000;
+}
+
+/** A transition the ledger refuses: it would skip a state (delete before delivery) or the entry is missing. */
+export class LedgerStateError extends AppError {
+  readonly entry: string;
+  constructor(entry: string, problem: string) {
+    super('internal', `usage ledger: ${entry}: ${problem}`);
+    this.entry = entry;
+  }
+}
