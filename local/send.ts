@@ -50,7 +50,9 @@ async function main(argv: string[]): Promise<number> {
   const sent = readSent(config.dataDir);
   const previous = sent[id];
   const redelivery = previous !== undefined && previous.type === type;
-  const body = redelivery ? previous.body : JSON.stringify({ type, timestamp: new Date().toISOString(), data });
+  const body = redelivery
+    ? previous.body
+    : JSON.stringify({ type, timestamp: new Date().toISOString(), data });
   sent[id] = { type, body };
   writeSent(config.dataDir, sent);
   const headers = webhookHeaders(

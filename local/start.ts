@@ -55,7 +55,8 @@ async function main(): Promise<void> {
   const server = await startLocalServer({ host: config.host, port: config.port, ready: () => ready }).catch(
     (error: unknown) => {
       const code = (error as { code?: unknown }).code;
-      if (code === 'EADDRINUSE') throw new ConfigurationError('PORT', `${config.host}:${config.port} is already in use`);
+      if (code === 'EADDRINUSE')
+        throw new ConfigurationError('PORT', `${config.host}:${config.port} is already in use`);
       if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
         throw new ConfigurationError('HOST', `${config.host} is not an address of this machine`);
       }

@@ -1,6 +1,7 @@
 // Tells apart, in one place, the three ways a function is called: a Function URL request (a
 // signed webhook), a direct invocation (Lambda console, `aws lambda invoke`, `npm run invoke`),
-// and a scheduled event (EventBridge Scheduler or a rule).
+// and a scheduled event (EventBridge Scheduler or a rule). A fourth, Secrets Manager's rotation
+// steps, reaches rotate-key only and is recognised by `classifyRotation` before the lifecycle stack.
 
 export type Invocation =
   | {
@@ -63,6 +64,31 @@ export function classifyInvocation(event: unknown): Invocation {
     };
   }
   return { kind: 'direct', payload: event };
+}
+
+/** The four steps of Secrets Manager's rotation protocol, in the order it calls them. */
+export const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+export type RotationStep = (typeof ROTATION_STEPS)[number];
+
+/** Secrets Manager asking a rotation function to run one step for one version of one secret. */
+export interface RotationInvocation {
+  readonly kind: 'rotation';
+  /** The secret's ARN (Secrets Manager sends the ARN). */
+  readonly secretId: string;
+  /** `ClientRequestToken`: the id of the version being rotated in. */
+  readonly token: string;
+  readonly step: RotationStep;
+}
+
+/** `{ SecretId, ClientRequestToken, Step }` (plus `RotationToken` on newer events), or undefined. */
+export function classifyRotation(event: unknown): RotationInvocation | undefined {
+  if (typeof event !== 'object' || event === null) return undefined;
+  const candidate = event as { SecretId?: unknown; ClientRequestToken?: unknown; Step?: unknown };
+  const { SecretId, ClientRequestToken, Step } = candidate;
+  if (typeof SecretId !== 'string' || SecretId === '') return undefined;
+  if (typeof ClientRequestToken !== 'string' || ClientRequestToken === '') return undefined;
+  if (!(ROTATION_STEPS as readonly unknown[]).includes(Step)) return undefined;
+  return { kind: 'rotation', secretId: SecretId, token: ClientRequestToken, step: Step as RotationStep };
 }
 
 /** The Function URL response shape. */
