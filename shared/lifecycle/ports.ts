@@ -23,6 +23,8 @@ export interface StateChangeStore {
 export interface LifecycleEvents {
   info(message: string, details?: Record<string, unknown>): void;
   warn(message: string, details?: Record<string, unknown>): void;
+  /** Something an operator must look at (a conflicting statistics object, a failed delivery run). */
+  error(message: string, details?: Record<string, unknown>): void;
 }
 
-export const silentEvents: LifecycleEvents = { info() {}, warn() {} };
+export const silentEvents: LifecycleEvents = { info() {}, warn() {}, error() {} };

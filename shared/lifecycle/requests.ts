@@ -69,7 +69,7 @@ export const RotateKeyData = z.strictObject({
   email,
   keepPrevious: z.boolean({ message: 'must be true or false' }).optional(),
 });
-export const CollectUsageData = z.object({}).optional();
+export const CollectUsageData = z.strictObject({}).optional();
 
 export const Envelope = z.object({
   type: z.string({ message: 'must be a string' }),

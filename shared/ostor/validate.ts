@@ -156,7 +156,10 @@ function parseName(value: unknown): StatisticsObjectName | undefined {
   if (match === null) return undefined;
   const [, serviceId = '', start = '', period = ''] = match;
   const startMs = Date.parse(start);
-  if (!Number.isFinite(startMs)) return undefined;
+  // Date.parse rolls impossible dates over (2017-02-31 becomes 3 March): insist on a round trip.
+  if (!Number.isFinite(startMs) || new Date(startMs).toISOString().slice(0, 19) !== start.slice(0, 19)) {
+    return undefined;
+  }
   return { name: value, serviceId, start, startMs, periodSeconds: Number(period) };
 }
 

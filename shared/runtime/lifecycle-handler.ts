@@ -51,6 +51,7 @@ export function createLifecycleHandler<Request, Result>(
   const events: LifecycleEvents = {
     info: (message, details) => logger.info(message, details ?? {}),
     warn: (message, details) => logger.warn(message, details ?? {}),
+    error: (message, details) => logger.error(message, details ?? {}),
   };
   let idempotent: ((input: IdempotentInput<Result>) => Promise<Result>) | undefined;
 

@@ -3,12 +3,10 @@
 // as the gateway client is): SQLite and usage.ndjson in DATA_DIR locally, DynamoDB and the billing
 // webhook when deployed.
 import { join } from 'node:path';
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { ConfigurationError } from '../errors.ts';
 import type { LifecycleEvents } from '../lifecycle/ports.ts';
-import { createLogger } from '../runtime/logging.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { webhookSecrets } from '../runtime/secrets.ts';
 import { NdjsonSink } from './file-sink.ts';
@@ -79,8 +77,6 @@ export interface CollectUsageOptions {
   readonly services?: UsageServices;
 }
 
-let errorLogger: Logger | undefined;
-
 /** One sweep with the runtime's gateway and configuration; answers the contract's result. */
 export async function collectUsage(
   runtime: Runtime,
@@ -88,16 +84,7 @@ export async function collectUsage(
 ): Promise<UsageSweepResult> {
   const { ledger, sink } = options.services ?? usageServices(runtime);
   const context = options.lambdaContext;
-  const events: UsageEvents = {
-    info: (message, details) => options.events.info(message, details),
-    warn: (message, details) => options.events.warn(message, details),
-    error: (message, details) => {
-      // Lifecycle events stop at warn; what needs an operator is logged at error level.
-      errorLogger ??= createLogger('collect-usage');
-      if (context?.awsRequestId !== undefined) errorLogger.addContext(context as Context);
-      errorLogger.error(message, details ?? {});
-    },
-  };
+  const events: UsageEvents = options.events;
   if (ledger instanceof SqliteUsageLedger) ledger.prune(Date.now());
   const report = await sweepUsage(
     { gateway: runtime.gateway, ledger, sink, events },
