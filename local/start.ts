@@ -5,7 +5,9 @@
 import { startEmulator } from '../emulator/gateway.ts';
 import { loadConfig } from '../shared/config.ts';
 import { AppError, ConfigurationError } from '../shared/errors.ts';
+import { createRuntime, setRuntime } from '../shared/runtime/runtime.ts';
 import { generateWebhookSecret } from '../shared/signing/index.ts';
+import { usageServices } from '../shared/usage/collect.ts';
 import { loadHandler } from './functions.ts';
 import { localContext } from './lambda-context.ts';
 import { startLocalServer } from './server.ts';
@@ -48,8 +50,12 @@ async function main(): Promise<void> {
   } else {
     printed.push('webhooks    verified with the configured WEBHOOK_SECRET');
   }
-  // Re-read with everything set, so a bad combination stops start-up here and not at the first call.
-  loadConfig();
+  // Build what the functions will use now, with everything set, so a bad value or combination
+  // (a malformed secret, a usage URL without a signing secret) stops start-up here and not at the
+  // first call.
+  const runtime = createRuntime(loadConfig());
+  usageServices(runtime);
+  setRuntime(runtime);
 
   let ready = false;
   const server = await startLocalServer({ host: config.host, port: config.port, ready: () => ready }).catch(

@@ -87,6 +87,9 @@ export async function startExpectingFailure(
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     output += chunk;
   });
+  // A server that starts despite the bad value would run forever: stop it and let the test say so.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  clearTimeout(timer);
   return { code, output };
 }
