@@ -27,7 +27,10 @@ async function rotateCredentials(rotation: RotationInvocation, context: Context)
   logger.addContext(context);
   const { gateway } = getRuntime().config;
   if (gateway.url === undefined || gateway.credentials?.kind !== 'secrets-manager') {
-    throw new ConfigurationError('OSTOR_CREDENTIALS_SECRET_ID', 'rotation needs the credentials in Secrets Manager');
+    throw new ConfigurationError(
+      'OSTOR_CREDENTIALS_SECRET_ID',
+      'rotation needs the credentials in Secrets Manager',
+    );
   }
   const endpoint = gateway.url;
   secretsManager ??= new SecretsManagerClient({});
@@ -43,10 +46,18 @@ async function rotateCredentials(rotation: RotationInvocation, context: Context)
           region: gateway.region,
           allowInsecureHttp: gateway.allowInsecureHttp,
         }),
-      events: { info: (message, details) => logger.info(message, details ?? {}), warn: (message, details) => logger.warn(message, details ?? {}) },
+      events: {
+        info: (message, details) => logger.info(message, details ?? {}),
+        warn: (message, details) => logger.warn(message, details ?? {}),
+        error: (message, details) => logger.error(message, details ?? {}),
+      },
     });
   } catch (error) {
-    logger.error('credential rotation step failed', { step: rotation.step, version: rotation.token, cause: error });
+    logger.error('credential rotation step failed', {
+      step: rotation.step,
+      version: rotation.token,
+      cause: error,
+    });
     throw error;
   }
 }

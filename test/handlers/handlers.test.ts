@@ -20,6 +20,12 @@ import { loadConfig } from '../../shared/config.ts';
 import { createRuntime, setRuntime } from '../../shared/runtime/runtime.ts';
 import { generateWebhookSecret } from '../../shared/signing/index.ts';
 
+// Metrics decide at construction (module load) whether they are on: turn them on before the
+// handlers are imported, for the metric test below.
+vi.hoisted(() => {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+});
+
 let emulator: Emulator;
 let system: { accessKeyId: string; secretAccessKey: string };
 const webhookSecret = generateWebhookSecret();
@@ -176,7 +182,6 @@ describe('Function URL invocation', () => {
   it('emits one metric per event with its outcome', async () => {
     // Prepare
     useRuntime();
-    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
     const printed: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       printed.push(String(chunk));
@@ -189,7 +194,6 @@ describe('Function URL invocation', () => {
       );
     } finally {
       spy.mockRestore();
-      vi.unstubAllEnvs();
     }
     // Assess
     const emf = printed
