@@ -1,15 +1,9 @@
-// The functions the local server and `npm run invoke` can call, by route name.
+// The functions the local server and `npm run invoke` can call, by route name: one per event type.
+import { EVENT_TYPES, type EventType } from '../shared/lifecycle/requests.ts';
 import type { LambdaHandler } from '../shared/runtime/lifecycle-handler.ts';
 
-export const FUNCTION_NAMES = [
-  'provision',
-  'suspend',
-  'resume',
-  'terminate',
-  'rotate-key',
-  'collect-usage',
-] as const;
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
+export const FUNCTION_NAMES = EVENT_TYPES;
+export type FunctionName = EventType;
 
 export function isFunctionName(value: string): value is FunctionName {
   return (FUNCTION_NAMES as readonly string[]).includes(value);
