@@ -14,7 +14,16 @@ export interface ProvisionResult {
 
 type Gateway = Pick<
   OstorClient,
-  'findUser' | 'createUser' | 'generateKey' | 'setQuota' | 'deleteQuota' | 'setLimit' | 'deleteLimits'
+  | 'findUser'
+  | 'findUsersByEmail'
+  | 'getUser'
+  | 'deleteUser'
+  | 'createUser'
+  | 'generateKey'
+  | 'setQuota'
+  | 'deleteQuota'
+  | 'setLimit'
+  | 'deleteLimits'
 >;
 
 export async function provision(
@@ -25,13 +34,21 @@ export async function provision(
   const existing = await gateway.findUser({ email: request.email });
   let userId: string;
   let accessKeys: readonly AccessKey[];
+  let created = false;
   if (existing === undefined) {
     // Never retried by the client: a lost answer surfaces as an error, and the billing system's
     // retry then finds and adopts the user instead of creating a second one.
-    const created = await gateway.createUser(request.email);
-    userId = created.userId;
-    accessKeys = created.accessKeys;
-    events.info('user created', { userId });
+    const fresh = await gateway.createUser(request.email);
+    const winner = await settleDuplicates(gateway, request.email, fresh.userId, events);
+    if (winner === undefined) {
+      userId = fresh.userId;
+      accessKeys = fresh.accessKeys;
+      created = true;
+      events.info('user created', { userId });
+    } else {
+      userId = winner.userId;
+      accessKeys = winner.accessKeys;
+    }
   } else {
     userId = existing.userId;
     accessKeys = existing.accessKeys;
@@ -42,7 +59,31 @@ export async function provision(
     accessKeys = [await gateway.generateKey({ userId })];
   }
   if (request.plan !== undefined) await applyPlan(gateway, { userId }, request.plan);
-  return { userId, email: request.email, created: existing === undefined, accessKeys };
+  return { userId, email: request.email, created, accessKeys };
+}
+
+/**
+ * Two deliveries racing for one email (a billing retry sent while the first attempt was still
+ * running) can both find no user and both create one. Every racer then agrees on the same
+ * survivor — the smallest user id — and the others delete the user they just made, which owns
+ * nothing yet. Returns the survivor when it is not ours.
+ */
+async function settleDuplicates(
+  gateway: Gateway,
+  email: string,
+  ours: string,
+  events: LifecycleEvents,
+): Promise<{ userId: string; accessKeys: readonly AccessKey[] } | undefined> {
+  const same = await gateway.findUsersByEmail(email);
+  const survivor = same.map((user) => user.userId).sort()[0];
+  if (survivor === undefined || survivor === ours) return undefined;
+  events.warn('concurrent provision created a duplicate user; keeping the first', {
+    survivor,
+    duplicate: ours,
+  });
+  await gateway.deleteUser({ userId: ours });
+  const user = await gateway.getUser({ userId: survivor });
+  return { userId: user.userId, accessKeys: user.accessKeys };
 }
 
 /** Absent leaves a setting as it is; `null` removes it (a single limit `null` is 0 = unlimited). */
