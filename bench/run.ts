@@ -24,7 +24,7 @@ if (unknown.length > 0) {
 }
 const selected = wanted.length > 0 ? wanted : available;
 
-const sections = readSections(existsSync(output) ? readFileSync(output, 'utf8') : '');
+const results = new Map<string, string>();
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 let failed = false;
 for (const name of selected) {
@@ -41,7 +41,7 @@ for (const name of selected) {
     continue;
   }
   const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
-  sections.set(
+  results.set(
     name,
     `${result.stdout.trim()}\n\n_Measured ${when} UTC on ${machine} in ${((Date.now() - started) / 1000).toFixed(0)} s. Reproduce: \`npm run bench -- ${name}\`._`,
   );
@@ -53,6 +53,9 @@ Every number here was produced by \`npm run bench\` (all) or \`npm run bench -- 
 section), each benchmark in a fresh process, with its baseline measured side by side in the same
 run. Sections are rewritten in place; the date under each says when.
 `;
+// Read the file only now, so a benchmark run elsewhere meanwhile keeps its section.
+const sections = readSections(existsSync(output) ? readFileSync(output, 'utf8') : '');
+for (const [name, text] of results) sections.set(name, text);
 const body = [...sections.entries()]
   .sort(([a], [b]) => a.localeCompare(b))
   .map(([name, text]) => `<!-- bench:${name} -->\n${text}\n<!-- /bench:${name} -->`)

@@ -33,6 +33,8 @@ const emulator = await startEmulator({
   host: values.host ?? '127.0.0.1',
   port: whole('port', values.port, 0),
   latencyMs: whole('latency-ms', values['latency-ms'], 0),
+  // Nobody reads the request log of a standalone emulator; keeping it would grow without bound.
+  recordRequests: false,
 });
 const system = emulator.createSystemUser(values.email ?? 'system@emulator.local');
 const usageObjects = whole('usage-objects', values['usage-objects'], 0);

@@ -27,9 +27,12 @@ export interface LocalServerOptions {
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const server = createServer((req, res) => {
     route(req, res, options).catch((error: unknown) => {
-      // Handlers answer their own errors; reaching here is a bug in the server itself.
-      const message = error instanceof Error ? error.message : 'internal error';
-      send(res, 500, { error: { code: 'internal', message } });
+      // Handlers answer their own errors; reaching here is a bug in the server itself (a handler
+      // that fails to load, say): say so on the console, and only "internal" to the caller.
+      const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      process.stderr.write(`local server: ${req.method ?? ''} ${req.url ?? ''} failed: ${detail}\n`);
+      if (!res.headersSent) send(res, 500, { error: { code: 'internal', message: 'internal error' } });
+      else res.destroy();
     });
   });
   server.keepAliveTimeout = 5_000;

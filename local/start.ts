@@ -25,7 +25,8 @@ async function main(): Promise<void> {
 
   let emulator: Awaited<ReturnType<typeof startEmulator>> | undefined;
   if (config.gateway.url === undefined) {
-    emulator = await startEmulator({ host: '127.0.0.1', port: 0 });
+    // The request log is for tests; a long-running local server must not grow without bound.
+    emulator = await startEmulator({ host: '127.0.0.1', port: 0, recordRequests: false });
     const system = emulator.createSystemUser('system@emulator.local');
     process.env.OSTOR_GATEWAY_URL = emulator.url;
     process.env.OSTOR_ACCESS_KEY_ID = system.accessKeyId;

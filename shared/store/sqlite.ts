@@ -14,10 +14,13 @@ export class SqliteStore {
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new DatabaseSync(file);
-    // WAL keeps readers and the single writer out of each other's way; busy_timeout covers a
-    // second process (npm run invoke) touching the same file.
+    // WAL keeps readers and the single writer out of each other's way; synchronous=NORMAL survives
+    // a crash of the process (a power cut may lose the last commits, which for idempotency means
+    // a redelivery runs again and converges); busy_timeout covers a second process (npm run
+    // invoke) touching the same file.
     this.db.exec(`
       PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
       PRAGMA busy_timeout = 5000;
       CREATE TABLE IF NOT EXISTS idempotency (
         id TEXT PRIMARY KEY, status TEXT NOT NULL, expiration INTEGER NOT NULL,

@@ -1,0 +1,117 @@
+// One measurement of bench/sweep.bench.ts in a fresh process, so that CPU time and peak RSS belong
+// to one sweep alone. Prints one JSON line (SweepRunResult) last on stdout.
+//
+//   SWEEP_MODE=sweep       the real thing: functions/collect-usage/handler.ts invoked directly (as
+//                          from the Lambda console) with a 15-minute budget, configured by the
+//                          ordinary environment (OSTOR_*, USAGE_WEBHOOK_*, DATA_DIR), so it runs the
+//                          runtime's OstorClient, the SQLite ledger and the WebhookSink;
+//   SWEEP_MODE=sequential  the vendor scripts' way (bench/lib/sweep-sequential.ts), on the first
+//                          SWEEP_LIMIT objects of the listing when set.
+import { readFileSync } from 'node:fs';
+import { parseWebhookSecrets } from '../../shared/signing/index.ts';
+
+export type SweepMode = 'sweep' | 'sequential';
+
+export interface SweepRunResult {
+  readonly mode: SweepMode;
+  readonly objects: number;
+  readonly records: number;
+  readonly delivered: number;
+  readonly deleted: number;
+  /** Objects the sweep left (failed, skipped); 0 in a good run. */
+  readonly failed: number;
+  readonly seconds: number;
+  readonly cpuUserMicros: number;
+  readonly cpuSystemMicros: number;
+  /** RSS after the imports, just before the sweep, bytes. */
+  readonly baselineRssBytes: number;
+  /** Peak RSS of this process (VmHWM), bytes. */
+  readonly peakRssBytes: number;
+}
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new Error(`${name} is not set`);
+  return value;
+}
+
+/** VmHWM from /proc (the kernel's high-water mark); resourceUsage().maxRSS elsewhere. */
+function peakRss(): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (match?.[1] !== undefined) return Number(match[1]) * 1024;
+  } catch {
+    // Not Linux.
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+type Counts = Pick<SweepRunResult, 'objects' | 'records' | 'delivered' | 'deleted' | 'failed'>;
+
+async function prepare(mode: SweepMode): Promise<() => Promise<Counts>> {
+  if (mode === 'sweep') {
+    const [{ handler }, { localContext }] = await Promise.all([
+      import('../../functions/collect-usage/handler.ts'),
+      import('../../local/lambda-context.ts'),
+    ]);
+    return async () => {
+      const event = { type: 'collect-usage', timestamp: new Date().toISOString(), data: {} };
+      const result = (await handler(event, localContext('bench-collect-usage', 15 * 60_000))) as {
+        objects: number;
+        records: number;
+        delivered: number;
+        deleted: number;
+        failed: number;
+        skipped: number;
+      };
+      return { ...result, failed: result.failed + result.skipped };
+    };
+  }
+  const { sequentialSweep } = await import('./sweep-sequential.ts');
+  const limit = process.env.SWEEP_LIMIT;
+  return async () => {
+    const result = await sequentialSweep({
+      gateway: env('OSTOR_GATEWAY_URL'),
+      credentials: {
+        accessKeyId: env('OSTOR_ACCESS_KEY_ID'),
+        secretAccessKey: env('OSTOR_SECRET_ACCESS_KEY'),
+      },
+      receiver: new URL(env('USAGE_WEBHOOK_URL')),
+      secrets: parseWebhookSecrets(env('USAGE_WEBHOOK_SECRET')),
+      ...(limit === undefined ? {} : { limit: Number(limit) }),
+    });
+    return { ...result, failed: result.objects - result.deleted };
+  };
+}
+
+async function main(): Promise<void> {
+  const mode = env('SWEEP_MODE');
+  if (mode !== 'sweep' && mode !== 'sequential') throw new Error('SWEEP_MODE: sweep or sequential');
+  const run = await prepare(mode);
+
+  globalThis.gc?.();
+  const baselineRssBytes = process.memoryUsage.rss();
+  const cpu = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  const counts = await run();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const used = process.cpuUsage(cpu);
+
+  const result: SweepRunResult = {
+    mode,
+    ...counts,
+    seconds,
+    cpuUserMicros: used.user,
+    cpuSystemMicros: used.system,
+    baselineRssBytes,
+    peakRssBytes: peakRss(),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  // The runtime keeps pools and the ledger open for the next invocation, as a warm Lambda does.
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`sweep-runner: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

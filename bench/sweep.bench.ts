@@ -1,0 +1,171 @@
+// `npm run bench -- sweep`: the usage sweep (collect-usage) over 10,000 statistics objects of 8
+// items, against the gateway emulator and a billing receiver that each add a 2 ms round trip and
+// run as processes of their own, versus a sequential sweep with one new connection per request
+// (the vendor scripts' way), in the same run. Every sweep runs in a fresh process
+// (bench/lib/sweep-runner.ts) so CPU time and peak RSS are its own, against a freshly started
+// emulator seeded with the same objects (the sweep deletes them). Markdown on stdout, progress on
+// stderr; exits non-zero when a sweep loses, repeats or leaves an object.
+//
+// Knobs: BENCH_SWEEP_OBJECTS (default 10,000), BENCH_SWEEP_SMALL (the smaller size for peak RSS,
+// default 1,000), BENCH_SWEEP_BASELINE_OBJECTS (objects the sequential sweep takes, default 1,000:
+// at 10,000 it alone would run for minutes), BENCH_SWEEP_ITEMS (default 8), BENCH_SWEEP_LATENCY_MS
+// (default 2).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateWebhookSecret } from '../shared/signing/index.ts';
+import { knob } from './lib/knobs.ts';
+import { processCpuSeconds, runChild, startGatewayProcess } from './lib/processes.ts';
+import type { ReceiverProcess } from './lib/sweep-peers.ts';
+import { remainingObjects, startReceiverProcess } from './lib/sweep-peers.ts';
+import type { SweepMode, SweepRunResult } from './lib/sweep-runner.ts';
+import { fmt, mib } from './lib/stats.ts';
+
+const OBJECTS = knob('BENCH_SWEEP_OBJECTS', 10_000, 100, 100_000);
+const SMALL = knob('BENCH_SWEEP_SMALL', 1_000, 10, OBJECTS);
+const BASELINE = knob('BENCH_SWEEP_BASELINE_OBJECTS', 1_000, 10, OBJECTS);
+const ITEMS = knob('BENCH_SWEEP_ITEMS', 8, 1, 1000);
+const LATENCY_MS = knob('BENCH_SWEEP_LATENCY_MS', 2, 0, 100);
+/** One sweep may take this long before it counts as a failure. */
+const RUN_TIMEOUT_MS = 300_000;
+const TARGET_RATIO = 10;
+const TARGET_RSS_BYTES = 200 * 2 ** 20;
+
+/** USAGE_WEBHOOK_SECRET of the sweeps and the receiver. */
+const SECRET = generateWebhookSecret();
+
+const log = (line: string) => process.stderr.write(`sweep: ${line}\n`);
+
+interface Run {
+  readonly mode: SweepMode;
+  /** Objects seeded in the gateway. */
+  readonly seeded: number;
+  readonly result: SweepRunResult;
+  readonly gatewayCpuSeconds: number;
+  readonly receiverCpuSeconds: number;
+}
+
+const failures: string[] = [];
+
+async function measure(mode: SweepMode, seeded: number, take: number, receiver: ReceiverProcess): Promise<Run> {
+  log(`${mode}: starting the emulator (--latency-ms ${LATENCY_MS}, ${fmt(seeded)} objects × ${ITEMS} items)`);
+  const gateway = await startGatewayProcess({ latencyMs: LATENCY_MS, usageObjects: seeded, usageItems: ITEMS });
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-sweep-'));
+  try {
+    await receiver.reset();
+    const gatewayCpu = processCpuSeconds(gateway.pid);
+    const receiverCpu = processCpuSeconds(receiver.pid);
+    log(`${mode}: sweeping ${fmt(take)} of them`);
+    const result = (await runChild(
+      'bench/lib/sweep-runner.ts',
+      {
+        SWEEP_MODE: mode,
+        ...(take < seeded ? { SWEEP_LIMIT: String(take) } : {}),
+        OSTOR_GATEWAY_URL: gateway.url,
+        OSTOR_ACCESS_KEY_ID: gateway.accessKeyId,
+        OSTOR_SECRET_ACCESS_KEY: gateway.secretAccessKey,
+        USAGE_WEBHOOK_URL: receiver.url,
+        USAGE_WEBHOOK_SECRET: SECRET,
+        DATA_DIR: dataDir,
+        POWERTOOLS_METRICS_DISABLED: 'true',
+      },
+      RUN_TIMEOUT_MS,
+    )) as SweepRunResult;
+    const run: Run = {
+      mode,
+      seeded,
+      result,
+      gatewayCpuSeconds: processCpuSeconds(gateway.pid) - gatewayCpu,
+      receiverCpuSeconds: processCpuSeconds(receiver.pid) - receiverCpu,
+    };
+    // Every object taken delivered once, acknowledged, deleted; the rest still there.
+    const stats = await receiver.stats();
+    const left = await remainingObjects(gateway);
+    const problems = [
+      result.objects !== take && `read ${result.objects} objects, expected ${take}`,
+      result.delivered !== take && `delivered ${result.delivered}`,
+      result.deleted !== take && `deleted ${result.deleted}`,
+      result.failed !== 0 && `${result.failed} failed or skipped`,
+      stats.collected !== take && `the receiver acknowledged ${stats.collected} usage messages`,
+      stats.duplicates !== 0 && `the receiver got ${stats.duplicates} duplicate webhook-ids`,
+      stats.unauthorized !== 0 && `the receiver refused ${stats.unauthorized} signatures`,
+      stats.records !== result.records && `records: ${stats.records} received, ${result.records} sent`,
+      left !== seeded - take && `the gateway still lists ${left} objects, expected ${seeded - take}`,
+    ].filter((problem): problem is string => typeof problem === 'string');
+    for (const problem of problems) failures.push(`${mode} over ${fmt(seeded)}: ${problem}`);
+    log(
+      `${mode}: ${fmt(result.objects / result.seconds)} objects/s, ${fmt(result.seconds, 1)} s, ${fmt(
+        cpuMicros(run),
+      )} µs CPU/object, peak RSS ${mib(result.peakRssBytes)}${problems.length > 0 ? `; WRONG: ${problems.join('; ')}` : ''}`,
+    );
+    return run;
+  } finally {
+    await gateway.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const rate = (run: Run) => run.result.objects / run.result.seconds;
+const cpuMicros = (run: Run) => (run.result.cpuUserMicros + run.result.cpuSystemMicros) / run.result.objects;
+const peerMicros = (seconds: number, run: Run) => (seconds * 1e6) / run.result.objects;
+
+async function main(): Promise<void> {
+  const receiver = await startReceiverProcess(SECRET, LATENCY_MS);
+  let small: Run;
+  let large: Run;
+  let baseline: Run;
+  try {
+    small = await measure('sweep', SMALL, SMALL, receiver);
+    large = await measure('sweep', OBJECTS, OBJECTS, receiver);
+    baseline = await measure('sequential', OBJECTS, BASELINE, receiver);
+  } finally {
+    await receiver.stop();
+  }
+
+  const ratio = rate(large) / rate(baseline);
+  const sampled = BASELINE < OBJECTS;
+  const rssFlat = large.result.peakRssBytes <= small.result.peakRssBytes * 1.15;
+  const rssOk = large.result.peakRssBytes < TARGET_RSS_BYTES && small.result.peakRssBytes < TARGET_RSS_BYTES;
+  const row = (label: string, run: Run, extra: string) =>
+    `| ${label} | ${fmt(run.result.objects)} | ${fmt(run.result.seconds, 1)} s | **${fmt(rate(run))}** | ${fmt(
+      rate(run) / rate(baseline),
+      1,
+    )}× | ${fmt(cpuMicros(run))} µs | ${fmt(peerMicros(run.gatewayCpuSeconds, run))} µs / ${fmt(
+      peerMicros(run.receiverCpuSeconds, run),
+    )} µs | ${mib(run.result.peakRssBytes)} (${mib(run.result.baselineRssBytes)}) | ${extra} |`;
+
+  const lines = [
+    `## Usage sweep: ${fmt(OBJECTS)} statistics objects`,
+    '',
+    `**Method.** The gateway emulator (\`emulator/main.ts --latency-ms ${LATENCY_MS} --usage-objects N --usage-items ${ITEMS}\`) and a billing receiver (\`bench/lib/sweep-receiver.ts\`: checks each Standard Webhooks signature with the reference \`standardwebhooks\` package, waits ${LATENCY_MS} ms, answers 204) run as processes of their own on 127.0.0.1, so every request to either costs a ${LATENCY_MS} ms round trip on top of its work, as a gateway and a billing system on the LAN would. Each sweep runs in a fresh Node 24 process against a freshly started emulator seeded with the same objects (same generator, same seed: the first ${fmt(SMALL)} of the ${fmt(OBJECTS)} are the ${fmt(SMALL)}-object set), and must leave the gateway empty, with the receiver holding one acknowledged message per object, no webhook-id twice, no bad signature. **The sweep** is \`functions/collect-usage/handler.ts\` invoked directly (as from the Lambda console, 15-minute budget) with the ordinary local configuration: the runtime's \`OstorClient\` (undici pool, 16 keep-alive connections, Signature V2), the SQLite ledger in a temporary \`DATA_DIR\` (read, delivered and deleted recorded per object), the \`WebhookSink\` (16 keep-alive connections), 16 objects in flight, each read → recorded → delivered → deleted; it also lists the users and buckets once (no buckets here, so no storage messages). **The sequential sweep** (\`bench/lib/sweep-sequential.ts\`, the vendor scripts' way) lists every page, then for each object GETs it, POSTs its message to the receiver and DELETEs it, one request at a time, each on a new TCP connection; per object it does the same parsing, aggregation, message body and signing as the sweep, but keeps no ledger.${
+      sampled
+        ? ` At 3 requests × ${LATENCY_MS} ms per object it would take minutes over all ${fmt(OBJECTS)}, so it ran on a sample: **its rate is extrapolated from the first ${fmt(BASELINE)} objects** of the same ${fmt(OBJECTS)}-object gateway (it makes the same requests per object whatever the count, so a per-object rate is a fair comparison).`
+        : ''
+    } Time and CPU (\`process.cpuUsage\`, user + system) cover the sweep only, from just before the first request to the result (module loading excluded); gateway and receiver CPU are their processes' from \`/proc\`, per object; peak RSS is the sweeping process's own high-water mark (\`VmHWM\`), with its RSS just before the sweep in brackets. All processes share the machine's cores.`,
+    '',
+    '| sweep | objects | time | objects/s | vs sequential | CPU/object (sweeper) | CPU/object (gateway / receiver) | peak RSS (before) | |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    row('collect-usage sweep', small, `${fmt(SMALL)} objects`),
+    row('collect-usage sweep', large, `${fmt(OBJECTS)} objects`),
+    row(
+      'sequential, new connection per request',
+      baseline,
+      sampled ? `${fmt(BASELINE)}-object sample of ${fmt(OBJECTS)}` : `${fmt(OBJECTS)} objects`,
+    ),
+    '',
+    `${
+      ratio >= TARGET_RATIO
+        ? `**The sweep takes ${fmt(OBJECTS)} statistics objects at ${fmt(rate(large))}/s, ${fmt(ratio, 1)}× the sequential sweep (target ≥ ${TARGET_RATIO}×: met)**`
+        : `**The sweep takes ${fmt(OBJECTS)} statistics objects at ${fmt(rate(large))}/s, ${fmt(ratio, 1)}× the sequential sweep: the target of ${TARGET_RATIO}× is missed**`
+    }; peak RSS ${mib(small.result.peakRssBytes)} at ${fmt(SMALL)} and ${mib(large.result.peakRssBytes)} at ${fmt(OBJECTS)} objects (target < 200 MB and flat: ${
+      rssOk && rssFlat ? 'met' : rssOk ? 'under 200 MB but not flat — missed' : 'missed'
+    }).`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (failures.length > 0) {
+    for (const failure of failures) log(`FAILED: ${failure}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();
