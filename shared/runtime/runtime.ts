@@ -52,24 +52,35 @@ export function createRuntime(config: Config): Runtime {
     timeouts: { headersMs: gatewayConfig.timeoutMs, bodyMs: gatewayConfig.timeoutMs },
   });
 
-  let stateChanges: StateChangeStore;
-  let idempotencyStore: BasePersistenceLayer;
+  // The stores are opened on first use: a function that never needs one (collect-usage has no
+  // webhook URL when deployed) neither opens a SQLite file on Lambda's read-only disk nor needs a
+  // table it has no access to.
   const table = config.tables.idempotency;
-  if (table !== undefined) {
-    const dynamo = new DynamoDBClient({});
-    stateChanges = dynamoStateChangeStore(dynamo, table);
-    idempotencyStore = new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo });
-  } else {
-    const local = localStore(config.dataDir);
-    stateChanges = local.stateChanges;
-    idempotencyStore = local.idempotency;
-  }
+  let stores: { stateChanges: StateChangeStore; idempotencyStore: BasePersistenceLayer } | undefined;
+  const openStores = () => {
+    if (stores !== undefined) return stores;
+    if (table !== undefined) {
+      const dynamo = new DynamoDBClient({});
+      stores = {
+        stateChanges: dynamoStateChangeStore(dynamo, table),
+        idempotencyStore: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo }),
+      };
+    } else {
+      const local = localStore(config.dataDir);
+      stores = { stateChanges: local.stateChanges, idempotencyStore: local.idempotency };
+    }
+    return stores;
+  };
   return {
     config,
     gateway,
     credentials,
-    stateChanges,
-    idempotencyStore,
+    get stateChanges() {
+      return openStores().stateChanges;
+    },
+    get idempotencyStore() {
+      return openStores().idempotencyStore;
+    },
     webhookSecrets: webhookSecrets({
       value: config.webhook.secrets,
       secretId: config.webhook.secretId,

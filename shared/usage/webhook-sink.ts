@@ -76,7 +76,7 @@ export class WebhookSink implements UsageSink {
       if (left <= 0)
         return this.#failed(attempts, undefined, 'the sweep ran out of time before the delivery completed');
       attempts += 1;
-      const attempt = await this.#attempt(message, secrets, Math.min(this.#timeoutMs, left));
+      const attempt = await this.#attempt(message, secrets, Math.ceil(Math.min(this.#timeoutMs, left)));
       if (attempt.status !== undefined && attempt.status >= 200 && attempt.status < 300) {
         return { ok: true, attempts, status: attempt.status };
       }

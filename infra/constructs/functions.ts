@@ -1,0 +1,214 @@
+// The six Lambda functions: bundled by the local esbuild with infra/bundling.ts, nodejs24.x on arm64,
+// each with its own role, log group and environment, reading only its own secrets and tables.
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { FunctionName } from '../bundling.ts';
+import { BUNDLING, entryOf, FUNCTION_NAMES, NODE_OPTIONS, PROJECT_ROOT } from '../bundling.ts';
+import type { StackConfig } from '../config.ts';
+import { Secrets, secretArnOf } from './secrets.ts';
+import { TABLE_ACTIONS, type Tables } from './tables.ts';
+
+/**
+ * Memory and time per function. Measured (`npm run bench -- bundles`): every bundle is ~1.2 MB and
+ * its cold import takes ~150 ms of one full core with ~95 MiB resident. Lambda gives CPU in
+ * proportion to memory (1,769 MB = one vCPU), so memory buys cold-start time more than room:
+ * - webhooks, 512 MB: ~0.3 vCPU keeps a cold start around half a second; the work itself is a few
+ *   small gateway calls, far below 512 MB. A few webhooks a day cost nothing either way.
+ * - 30 s for provision, suspend, resume and rotate-key: a handful of calls, each bounded by the
+ *   gateway client's 15 s header timeout with retries; billing systems stop waiting at 15–30 s and
+ *   redeliver, which the idempotency record and convergent operations make safe.
+ * - terminate, 300 s: `purge` lists and deletes every object, 1,000 keys per request.
+ * - collect-usage, 1,024 MB and 600 s: it parses statistics objects of several MB and aggregates
+ *   them; the sweep sizes its work to the remaining time, and 10 minutes ends well before the next
+ *   15-minute tick (its lease covers the rest).
+ */
+export const FUNCTION_SETTINGS: Readonly<
+  Record<
+    FunctionName,
+    { readonly description: string; readonly memorySize: number; readonly timeout: Duration }
+  >
+> = {
+  provision: {
+    description: 'Creates or adopts a customer storage user on the VHI S3 gateway and applies its plan',
+    memorySize: 512,
+    timeout: Duration.seconds(30),
+  },
+  suspend: {
+    description: 'Disables a customer storage user (unpaid invoice), in billing-decision order',
+    memorySize: 512,
+    timeout: Duration.seconds(30),
+  },
+  resume: {
+    description: 'Enables a customer storage user again, in billing-decision order',
+    memorySize: 512,
+    timeout: Duration.seconds(30),
+  },
+  terminate: {
+    description: 'Deletes a customer storage user with its buckets (purge: their objects too)',
+    memorySize: 512,
+    timeout: Duration.seconds(300),
+  },
+  'rotate-key': {
+    description:
+      'Rotates a customer key pair; also the Secrets Manager rotation function of the gateway credentials',
+    memorySize: 512,
+    timeout: Duration.seconds(30),
+  },
+  'collect-usage': {
+    description: 'Sweeps the gateway usage statistics and stored bytes into signed usage webhooks',
+    memorySize: 1024,
+    timeout: Duration.seconds(600),
+  },
+};
+
+/** NodejsFunction's form of the shared bundling options. */
+export function nodejsBundling(): BundlingOptions {
+  return {
+    target: BUNDLING.target,
+    format: OutputFormat.ESM,
+    minify: BUNDLING.minify,
+    sourceMap: BUNDLING.sourceMap,
+    sourcesContent: BUNDLING.sourcesContent,
+    mainFields: [...BUNDLING.mainFields],
+    externalModules: [...BUNDLING.externalModules],
+    banner: BUNDLING.banner,
+    // Warnings and errors only: the size listing of every bundle is `npm run bench -- bundles`' job.
+    logLevel: LogLevel.WARNING,
+    // No Docker anywhere: the esbuild devDependency bundles on this machine.
+    forceDockerBundling: false,
+  };
+}
+
+export interface FunctionsProps {
+  readonly config: StackConfig;
+  readonly tables: Tables;
+  readonly secrets: Secrets;
+  /** On-failure destination of asynchronous invocations. */
+  readonly failedInvocations: IQueue;
+  readonly logRetention: RetentionDays;
+  /** How long an asynchronous collect-usage event may wait (one schedule interval: after that a newer tick exists). */
+  readonly usageEventMaxAge: Duration;
+}
+
+export class Functions extends Construct {
+  readonly functions: ReadonlyMap<FunctionName, NodejsFunction>;
+  readonly logGroups: ReadonlyMap<FunctionName, LogGroup>;
+
+  constructor(scope: Construct, id: string, props: FunctionsProps) {
+    super(scope, id);
+    const { config, tables, secrets } = props;
+    const functions = new Map<FunctionName, NodejsFunction>();
+    const logGroups = new Map<FunctionName, LogGroup>();
+
+    const gateway = {
+      OSTOR_GATEWAY_URL: config.gatewayUrl,
+      OSTOR_SIGNATURE_VERSION: String(config.signatureVersion),
+      OSTOR_REGION: config.gatewayRegion,
+      OSTOR_CREDENTIALS_SECRET_ID: secretArnOf(secrets.gatewayCredentials),
+      // collect-usage gets the name without any access to the table: the shared runtime picks its
+      // DynamoDB adapters (not SQLite on a read-only disk) from it, and only webhooks (which
+      // collect-usage never receives: it has no URL) touch the idempotency store.
+      IDEMPOTENCY_TABLE_NAME: tables.idempotency.tableName,
+      NODE_OPTIONS,
+    };
+
+    for (const name of FUNCTION_NAMES) {
+      const settings = FUNCTION_SETTINGS[name];
+      const label = pascal(name);
+      const logGroup = new LogGroup(this, `${label}Logs`, {
+        retention: props.logRetention,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      // One role per function, writing only to its own log group (no AWSLambdaBasicExecutionRole,
+      // which allows every log group of the account).
+      const role = new Role(this, `${label}Role`, {
+        assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+        description: `Execution role of the ${name} function`,
+      });
+      role.addToPolicy(
+        new PolicyStatement({
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
+
+      const isSweep = name === 'collect-usage';
+      const environment: Record<string, string> = isSweep
+        ? {
+            ...gateway,
+            USAGE_WEBHOOK_URL: config.usageWebhookUrl,
+            USAGE_WEBHOOK_SECRET_ID: secretArnOf(secrets.usageWebhook),
+            USAGE_LEDGER_TABLE_NAME: tables.usageLedger.tableName,
+            USAGE_GRACE_SECONDS: String(config.usageGraceSeconds),
+          }
+        : {
+            ...gateway,
+            WEBHOOK_SECRET_ID: secretArnOf(secrets.webhook),
+          };
+
+      const fn = new NodejsFunction(this, label, {
+        entry: entryOf(name),
+        handler: 'handler',
+        description: settings.description,
+        runtime: Runtime.NODEJS_24_X,
+        architecture: Architecture.ARM_64,
+        memorySize: settings.memorySize,
+        timeout: settings.timeout,
+        role,
+        logGroup,
+        environment,
+        projectRoot: PROJECT_ROOT,
+        depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+        bundling: nodejsBundling(),
+        // One sweep at a time: a second would only wait for the lease (the ledger keeps it safe anyway).
+        ...(isSweep ? { reservedConcurrentExecutions: 1 } : {}),
+        // Asynchronous invocations (the schedule; `aws lambda invoke --invocation-type Event`) are
+        // not retried by Lambda: a lifecycle event invoked by hand is repeated by a human, and the
+        // sweep's retry is the next tick. A failure is kept in the queue and alarmed.
+        onFailure: new SqsDestination(props.failedInvocations),
+        retryAttempts: 0,
+        maxEventAge: isSweep ? props.usageEventMaxAge : Duration.hours(6),
+      });
+
+      Secrets.grantRead(secrets.gatewayCredentials, fn);
+      if (isSweep) {
+        Secrets.grantRead(secrets.usageWebhook, fn);
+        tables.usageLedger.grant(fn, ...TABLE_ACTIONS);
+      } else {
+        Secrets.grantRead(secrets.webhook, fn);
+        tables.idempotency.grant(fn, ...TABLE_ACTIONS);
+      }
+      functions.set(name, fn);
+      logGroups.set(name, logGroup);
+    }
+    this.functions = functions;
+    this.logGroups = logGroups;
+  }
+
+  get(name: FunctionName): NodejsFunction {
+    const fn = this.functions.get(name);
+    if (fn === undefined) throw new Error(`no function ${name}`);
+    return fn;
+  }
+
+  logGroupOf(name: FunctionName): LogGroup {
+    const group = this.logGroups.get(name);
+    if (group === undefined) throw new Error(`no log group for ${name}`);
+    return group;
+  }
+}
+
+/** `rotate-key` → `RotateKey`: construct ids and output names. */
+export function pascal(name: string): string {
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}

@@ -1,0 +1,258 @@
+// The stack's configuration: defaults that synthesize offline with warnings for the placeholders,
+// every setting from context or props, a clear error for each bad value, imported secrets, and an
+// environment the functions' own config parser accepts.
+import { Match } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { FUNCTION_NAMES } from '../../infra/bundling.ts';
+import {
+  DEFAULTS,
+  PLACEHOLDER_GATEWAY_URL,
+  PLACEHOLDER_USAGE_WEBHOOK_URL,
+  resolveStackConfig,
+  StackConfigError,
+} from '../../infra/config.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { idOf, resourcesOf, synthesize } from './synth.ts';
+
+const GATEWAY_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:vhi/gateway-Ab12Cd';
+const WEBHOOK_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:vhi/webhook-Ef34Gh';
+const USAGE_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:vhi/usage-Ij56Kl';
+
+const REAL = {
+  gatewayUrl: 'https://s3.example.com',
+  usageWebhookUrl: 'https://billing.example.com/hooks/usage',
+};
+
+describe('resolveStackConfig', () => {
+  it('has a default for everything, placeholders for the two URLs', () => {
+    const config = resolveStackConfig({});
+    expect(config).toEqual({
+      gatewayUrl: PLACEHOLDER_GATEWAY_URL,
+      signatureVersion: 2,
+      gatewayRegion: 'us-east-1',
+      usageWebhookUrl: PLACEHOLDER_USAGE_WEBHOOK_URL,
+      usageSchedule: 'rate(15 minutes)',
+      usageGraceSeconds: 300,
+      gatewayCredentialsSecretArn: undefined,
+      webhookSecretArn: undefined,
+      usageWebhookSecretArn: undefined,
+      credentialRotationDays: DEFAULTS.credentialRotationDays,
+      logRetentionDays: 90,
+      alarmEmail: undefined,
+      placeholders: [
+        { key: 'gatewayUrl', message: expect.stringContaining('-c gatewayUrl=') },
+        { key: 'usageWebhookUrl', message: expect.stringContaining('-c usageWebhookUrl=') },
+      ],
+    });
+  });
+
+  it('reads every setting, as strings from -c or numbers from cdk.json', () => {
+    const config = resolveStackConfig({
+      gatewayUrl: 'https://s3.example.com/',
+      signatureVersion: 4,
+      gatewayRegion: 'eu-central-1',
+      usageWebhookUrl: 'https://billing.example.com/usage?tenant=7',
+      usageSchedule: 'cron(0/10 * * * ? *)',
+      usageGraceSeconds: '600',
+      gatewayCredentialsSecretArn: GATEWAY_ARN,
+      credentialRotationDays: '7',
+      logRetentionDays: 365,
+      alarmEmail: 'ops@example.com',
+    });
+    expect(config).toMatchObject({
+      gatewayUrl: 'https://s3.example.com',
+      signatureVersion: 4,
+      gatewayRegion: 'eu-central-1',
+      usageWebhookUrl: 'https://billing.example.com/usage?tenant=7',
+      usageSchedule: 'cron(0/10 * * * ? *)',
+      usageGraceSeconds: 600,
+      gatewayCredentialsSecretArn: GATEWAY_ARN,
+      credentialRotationDays: 7,
+      logRetentionDays: 365,
+      alarmEmail: 'ops@example.com',
+      placeholders: [],
+    });
+  });
+
+  it.each([
+    ['gatewayUrl', 'http://s3.example.com', /gatewayUrl: must use https \(got http\)/],
+    ['gatewayUrl', 's3.example.com', /gatewayUrl: must be an absolute https URL/],
+    ['gatewayUrl', 'https://s3.example.com/admin', /gatewayUrl: must be the gateway origin only/],
+    ['gatewayUrl', 'https://key:secret@s3.example.com', /gatewayUrl: must not carry credentials/],
+    ['gatewayUrl', PLACEHOLDER_GATEWAY_URL, /gatewayUrl: is the placeholder/],
+    ['usageWebhookUrl', 'ftp://billing.example.com', /usageWebhookUrl: must use https/],
+    ['signatureVersion', '3', /signatureVersion: must be 2 or 4 \(got "3"\)/],
+    ['gatewayRegion', 'EU Central', /gatewayRegion: must be a region name/],
+    ['usageSchedule', 'every 15 minutes', /usageSchedule: must be an EventBridge Scheduler expression/],
+    ['usageSchedule', 'rate(1 minutes)', /usageSchedule: write rate\(1 minute\)/],
+    ['usageSchedule', 'rate(5 minute)', /usageSchedule: write rate\(5 minutes\)/],
+    ['usageGraceSeconds', '-5', /usageGraceSeconds: must be a whole number from 0 to 86400/],
+    [
+      'gatewayCredentialsSecretArn',
+      'arn:aws:secretsmanager:eu-central-1:123456789012:secret:vhi/gateway',
+      /complete ARN/,
+    ],
+    ['webhookSecretArn', 'vhi/webhook', /webhookSecretArn: must be the complete ARN/],
+    ['credentialRotationDays', '1001', /credentialRotationDays: must be a whole number from 0 to 1000/],
+    ['logRetentionDays', '10', /logRetentionDays: must be one of 1, 3, 5/],
+    ['alarmEmail', 'ops', /alarmEmail: must be an email address/],
+  ])('refuses %s=%s with a message naming it', (key, value, message) => {
+    const attempt = () => resolveStackConfig({ [key]: value });
+    expect(attempt).toThrow(StackConfigError);
+    expect(attempt).toThrow(message);
+    expect(attempt).toThrow(new RegExp(`-c ${key}=`));
+  });
+});
+
+describe('the stack’s configuration', () => {
+  it('synthesizes with no context at all, warning about each placeholder', () => {
+    const { annotations } = synthesize();
+    annotations.hasWarning('/VhiS3Billing', Match.stringLikeRegexp('gatewayUrl is not set'));
+    annotations.hasWarning('/VhiS3Billing', Match.stringLikeRegexp('usageWebhookUrl is not set'));
+  });
+
+  it('has no warning at all once the URLs are given (so `cdk deploy --strict` passes)', () => {
+    const { annotations } = synthesize({ context: REAL });
+    expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+    expect(annotations.findError('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('stops synth on a bad context value, naming the setting', () => {
+    expect(() => synthesize({ context: { gatewayUrl: 'http://s3.example.com' } })).toThrow(
+      /stack configuration: gatewayUrl: must use https/,
+    );
+  });
+
+  it('stops synth on a context key that is a setting spelt in another case', () => {
+    expect(() => synthesize({ context: { gatewayURL: 'https://s3.example.com' } })).toThrow(
+      /gatewayURL: unknown setting; did you mean gatewayUrl\?/,
+    );
+  });
+
+  it('lets stack props override context', () => {
+    const { template } = synthesize({
+      context: { ...REAL, signatureVersion: '2' },
+      config: { gatewayUrl: 'https://other.example.com', signatureVersion: 4 },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          OSTOR_GATEWAY_URL: 'https://other.example.com',
+          OSTOR_SIGNATURE_VERSION: '4',
+        }),
+      },
+    });
+  });
+
+  it('applies the settings to the functions, the schedule, the log groups and the alarm topic', () => {
+    const { stack, template } = synthesize({
+      context: {
+        ...REAL,
+        signatureVersion: '4',
+        gatewayRegion: 'eu-central-1',
+        usageSchedule: 'rate(1 hour)',
+        usageGraceSeconds: '900',
+        logRetentionDays: '365',
+        alarmEmail: 'ops@example.com',
+      },
+    });
+    const collect = idOf(stack, stack.functions.get('collect-usage'));
+    expect(resourcesOf(template, 'AWS::Lambda::Function')[collect]?.Properties.Environment).toEqual({
+      Variables: expect.objectContaining({
+        OSTOR_GATEWAY_URL: 'https://s3.example.com',
+        OSTOR_SIGNATURE_VERSION: '4',
+        OSTOR_REGION: 'eu-central-1',
+        USAGE_WEBHOOK_URL: 'https://billing.example.com/hooks/usage',
+        USAGE_GRACE_SECONDS: '900',
+      }),
+    });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Target: { RetryPolicy: { MaximumEventAgeInSeconds: 3600 } },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: collect },
+      MaximumEventAgeInSeconds: 3600,
+    });
+    for (const group of Object.values(resourcesOf(template, 'AWS::Logs::LogGroup'))) {
+      expect(group.Properties.RetentionInDays).toBe(365);
+    }
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+  });
+
+  it('uses existing secrets by ARN: nothing created, every reference exact', () => {
+    const { app, stack, template } = synthesize({
+      context: {
+        ...REAL,
+        gatewayCredentialsSecretArn: GATEWAY_ARN,
+        webhookSecretArn: WEBHOOK_ARN,
+        usageWebhookSecretArn: USAGE_ARN,
+      },
+    });
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    const environments = Object.values(resourcesOf(template, 'AWS::Lambda::Function')).map(
+      (fn) => (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables,
+    );
+    for (const variables of environments) expect(variables.OSTOR_CREDENTIALS_SECRET_ID).toBe(GATEWAY_ARN);
+    expect(environments.filter((variables) => variables.WEBHOOK_SECRET_ID === WEBHOOK_ARN)).toHaveLength(5);
+    expect(environments.filter((variables) => variables.USAGE_WEBHOOK_SECRET_ID === USAGE_ARN)).toHaveLength(
+      1,
+    );
+    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { SecretId: GATEWAY_ARN });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: USAGE_ARN },
+        ]),
+      },
+    });
+    expect(stack.resolve(stack.secrets.gatewayCredentials.secretArn)).toBe(GATEWAY_ARN);
+    expect(new AwsSolutionsChecks(app).validateScope(app).violations).toEqual([]);
+  });
+
+  it('turns rotation off with credentialRotationDays=0, acknowledging the finding', () => {
+    const { app, template } = synthesize({ context: { ...REAL, credentialRotationDays: '0' } });
+    template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    template.resourcePropertiesCountIs(
+      'AWS::Lambda::Permission',
+      { Principal: 'secretsmanager.amazonaws.com' },
+      0,
+    );
+    expect(JSON.stringify(template.toJSON())).not.toContain('secretsmanager:PutSecretValue');
+    expect(new AwsSolutionsChecks(app).validateScope(app).violations).toEqual([]);
+  });
+
+  it('gives every function an environment that shared/config.ts accepts, with the deployed adapters', () => {
+    const { template } = synthesize({ context: REAL });
+    for (const fn of Object.values(resourcesOf(template, 'AWS::Lambda::Function'))) {
+      const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      // References resolve at deploy time to an ARN or a table name.
+      const env = Object.fromEntries(
+        Object.entries(variables).map(([name, value]) => [
+          name,
+          typeof value === 'string'
+            ? value
+            : name.endsWith('_SECRET_ID')
+              ? GATEWAY_ARN
+              : 'VhiS3Billing-Table-1A2B3C',
+        ]),
+      );
+      const config = loadConfig(env);
+      expect(config.gateway.url?.origin).toBe('https://s3.example.com');
+      expect(config.gateway.credentials).toEqual({ kind: 'secrets-manager', secretId: GATEWAY_ARN });
+      expect(config.tables.idempotency).toBe('VhiS3Billing-Table-1A2B3C');
+      if (variables.USAGE_WEBHOOK_URL !== undefined) {
+        expect(config.usage.webhookUrl?.href).toBe(REAL.usageWebhookUrl);
+        expect(config.usage.secretId).toBe(GATEWAY_ARN);
+        expect(config.tables.ledger).toBe('VhiS3Billing-Table-1A2B3C');
+      } else {
+        expect(config.webhook.secretId).toBe(GATEWAY_ARN);
+      }
+    }
+    expect(FUNCTION_NAMES).toHaveLength(Object.keys(resourcesOf(template, 'AWS::Lambda::Function')).length);
+  });
+});

@@ -1,0 +1,379 @@
+// The stack as synthesized with real bundling (once, for the whole file): the six functions and
+// their bundles, the webhook URLs, the usage schedule, the secrets and the gateway key rotation,
+// the tables, and operations (destinations, log groups, alarms).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Match } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BUNDLING,
+  FUNCTION_NAMES,
+  type FunctionName,
+  PROJECT_ROOT,
+  WEBHOOK_FUNCTIONS,
+} from '../../infra/bundling.ts';
+import { FUNCTION_SETTINGS, nodejsBundling, pascal } from '../../infra/constructs/functions.ts';
+import { METRICS_NAMESPACE } from '../../infra/constructs/operations.ts';
+import { classifyInvocation } from '../../shared/runtime/invocation.ts';
+import { idOf, resourcesOf, type Synthesized, synthesize } from './synth.ts';
+
+let synth: Synthesized;
+let outdir: string;
+
+beforeAll(() => {
+  // Inside the project, so a bundle imported below finds @aws-sdk in node_modules as on Lambda.
+  outdir = mkdtempSync(join(PROJECT_ROOT, 'node_modules', '.cdk-test-'));
+  synth = synthesize({ bundle: true, outdir });
+  synth.app.synth();
+}, 120_000);
+
+afterAll(() => {
+  rmSync(outdir, { recursive: true, force: true });
+});
+
+const fnId = (name: FunctionName) => idOf(synth.stack, synth.stack.functions.get(name));
+
+function functionProps(name: FunctionName): Record<string, unknown> {
+  const resource = resourcesOf(synth.template, 'AWS::Lambda::Function')[fnId(name)];
+  if (resource?.Properties === undefined) throw new Error(`no function ${name}`);
+  return resource.Properties;
+}
+
+function bundleDir(name: FunctionName): string {
+  const code = functionProps(name).Code as { S3Key: string };
+  return join(outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`);
+}
+
+describe('functions', () => {
+  it('are six NodejsFunctions on nodejs24.x, arm64, with the chosen memory and timeouts', () => {
+    synth.template.resourceCountIs('AWS::Lambda::Function', 6);
+    for (const name of FUNCTION_NAMES) {
+      expect(functionProps(name)).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        MemorySize: FUNCTION_SETTINGS[name].memorySize,
+        Timeout: FUNCTION_SETTINGS[name].timeout.toSeconds(),
+        Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: '--enable-source-maps' }) },
+      });
+    }
+  });
+
+  it('reserve a concurrency of 1 for collect-usage only', () => {
+    expect(functionProps('collect-usage').ReservedConcurrentExecutions).toBe(1);
+    for (const name of WEBHOOK_FUNCTIONS)
+      expect(functionProps(name).ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it('each log to their own log group, kept for the configured retention', () => {
+    synth.template.resourceCountIs('AWS::Logs::LogGroup', 6);
+    for (const name of FUNCTION_NAMES) {
+      const group = idOf(synth.stack, synth.stack.functions.logGroupOf(name));
+      expect(functionProps(name).LoggingConfig).toEqual({ LogGroup: { Ref: group } });
+      expect(resourcesOf(synth.template, 'AWS::Logs::LogGroup')[group]).toMatchObject({
+        Properties: { RetentionInDays: 90 },
+        DeletionPolicy: 'Retain',
+      });
+    }
+  });
+
+  it('send failed asynchronous invocations to the failure queue, without retries', () => {
+    const queue = idOf(synth.stack, synth.stack.operations.failedInvocations);
+    synth.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 6);
+    for (const name of FUNCTION_NAMES) {
+      synth.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: fnId(name) },
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: name === 'collect-usage' ? 900 : 6 * 3600,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } } },
+      });
+    }
+  });
+
+  it('pass the stack’s bundling options to NodejsFunction unchanged (the benchmark uses the same module)', () => {
+    expect(nodejsBundling()).toMatchObject({
+      target: BUNDLING.target,
+      format: 'esm',
+      minify: true,
+      sourceMap: true,
+      sourcesContent: false,
+      mainFields: ['module', 'main'],
+      externalModules: ['@aws-sdk/*'],
+      banner: BUNDLING.banner,
+      forceDockerBundling: false,
+    });
+  });
+});
+
+describe('bundles', () => {
+  it('are minified ESM with the require banner, a linked source map, and the AWS SDK left to the runtime', () => {
+    for (const name of FUNCTION_NAMES) {
+      const dir = bundleDir(name);
+      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      expect(code.startsWith(BUNDLING.banner)).toBe(true);
+      expect(code.trimEnd().endsWith('//# sourceMappingURL=index.mjs.map')).toBe(true);
+      expect(code).toMatch(/from\s*"@aws-sdk\/client-secrets-manager"/);
+      // Minified: the project's own function names are gone.
+      expect(code).not.toContain('createLifecycleHandler');
+      const map = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as {
+        sourcesContent?: unknown;
+      };
+      expect(map.sourcesContent).toBeUndefined();
+      expect(existsSync(join(dir, 'node_modules'))).toBe(false);
+    }
+  });
+
+  it('load on Node 24 with only the SDK from node_modules, and export the handler', () => {
+    const file = pathToFileURL(join(bundleDir('rotate-key'), 'index.mjs')).href;
+    const result = spawnSync(
+      process.execPath,
+      [
+        '--enable-source-maps',
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(file)}); console.log(typeof m.handler)`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('function');
+  });
+});
+
+describe('webhook URLs', () => {
+  it('give the five webhook functions a URL with auth NONE, each a stack output', () => {
+    synth.template.resourceCountIs('AWS::Lambda::Url', 5);
+    const outputs = synth.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    for (const name of WEBHOOK_FUNCTIONS) {
+      const functionUrl = synth.stack.webhookUrls.urls.get(name);
+      if (functionUrl === undefined) throw new Error(`no URL for ${name}`);
+      const url = idOf(synth.stack, functionUrl);
+      synth.template.hasResourceProperties('AWS::Lambda::Url', {
+        TargetFunctionArn: { 'Fn::GetAtt': [fnId(name), 'Arn'] },
+        AuthType: 'NONE',
+        InvokeMode: 'BUFFERED',
+      });
+      expect(outputs[`${pascal(name)}Url`]?.Value).toEqual({ 'Fn::GetAtt': [url, 'FunctionUrl'] });
+    }
+    // collect-usage is started by the schedule (or by hand), never over the internet.
+    synth.template.resourcePropertiesCountIs(
+      'AWS::Lambda::Url',
+      { TargetFunctionArn: { 'Fn::GetAtt': [fnId('collect-usage'), 'Arn'] } },
+      0,
+    );
+  });
+});
+
+describe('the usage schedule', () => {
+  it('starts collect-usage every 15 minutes, flexible window off, with retries and a dead-letter queue', () => {
+    const dlq = idOf(synth.stack, synth.stack.usageSchedule.deadLetters);
+    synth.template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    synth.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      State: 'ENABLED',
+      Target: {
+        Arn: { 'Fn::GetAtt': [fnId('collect-usage'), 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 900 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlq, 'Arn'] } },
+      },
+    });
+  });
+
+  it('sends an event the functions classify as a scheduled run, with the tick’s own time', () => {
+    const schedule = Object.values(resourcesOf(synth.template, 'AWS::Scheduler::Schedule'))[0];
+    const input = ((schedule?.Properties.Target ?? {}) as { Input: string }).Input.replace(
+      '<aws.scheduler.execution-id>',
+      'exec-1',
+    )
+      .replace('<aws.scheduler.scheduled-time>', '2026-11-26T12:15:00Z')
+      .replace('<aws.scheduler.schedule-arn>', 'arn:aws:scheduler:us-east-1:123456789012:schedule/default/x');
+    expect(classifyInvocation(JSON.parse(input))).toEqual({
+      kind: 'schedule',
+      time: new Date('2026-11-26T12:15:00Z'),
+      id: 'exec-1',
+    });
+  });
+});
+
+describe('secrets', () => {
+  it('creates the three secrets, kept on stack deletion; the signing secrets generated as base64 keys', () => {
+    synth.template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+    const secrets = resourcesOf(synth.template, 'AWS::SecretsManager::Secret');
+    for (const resource of Object.values(secrets)) expect(resource.DeletionPolicy).toBe('Retain');
+    const gateway = secrets[idOf(synth.stack, synth.stack.secrets.gatewayCredentials)];
+    expect(JSON.parse(gateway?.Properties.SecretString as string)).toEqual({
+      accessKeyId: '',
+      secretAccessKey: '',
+      userId: '',
+    });
+    for (const secret of [synth.stack.secrets.webhook, synth.stack.secrets.usageWebhook]) {
+      expect(secrets[idOf(synth.stack, secret)]?.Properties.GenerateSecretString).toEqual({
+        PasswordLength: 44,
+        ExcludePunctuation: true,
+        IncludeSpace: false,
+      });
+    }
+  });
+
+  it('rotates the gateway credentials every 30 days through rotate-key, invocable for that secret only', () => {
+    const secret = idOf(synth.stack, synth.stack.secrets.gatewayCredentials);
+    synth.template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1);
+    synth.template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      SecretId: { Ref: secret },
+      RotationLambdaARN: { 'Fn::GetAtt': [fnId('rotate-key'), 'Arn'] },
+      RotationRules: { AutomaticallyAfterDays: 30 },
+      RotateImmediatelyOnUpdate: false,
+    });
+    synth.template.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: { 'Fn::GetAtt': [fnId('rotate-key'), 'Arn'] },
+      Action: 'lambda:InvokeFunction',
+      Principal: 'secretsmanager.amazonaws.com',
+      SourceArn: { Ref: secret },
+      SourceAccount: { Ref: 'AWS::AccountId' },
+    });
+    synth.template.resourcePropertiesCountIs(
+      'AWS::Lambda::Permission',
+      { Principal: 'secretsmanager.amazonaws.com' },
+      1,
+    );
+  });
+
+  it('gives each function the ids of its own secrets only', () => {
+    const ref = (secret: { secretArn: string }) => synth.stack.resolve(secret.secretArn);
+    for (const name of FUNCTION_NAMES) {
+      const variables = (functionProps(name).Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables.OSTOR_CREDENTIALS_SECRET_ID).toEqual(ref(synth.stack.secrets.gatewayCredentials));
+      if (name === 'collect-usage') {
+        expect(variables.USAGE_WEBHOOK_SECRET_ID).toEqual(ref(synth.stack.secrets.usageWebhook));
+        expect(variables.WEBHOOK_SECRET_ID).toBeUndefined();
+      } else {
+        expect(variables.WEBHOOK_SECRET_ID).toEqual(ref(synth.stack.secrets.webhook));
+        expect(variables.USAGE_WEBHOOK_SECRET_ID).toBeUndefined();
+      }
+    }
+  });
+});
+
+describe('tables', () => {
+  it('are on-demand, with point-in-time recovery, TTL, deletion protection, and retained', () => {
+    synth.template.resourceCountIs('AWS::DynamoDB::Table', 2);
+    const cases = [
+      { table: synth.stack.tables.idempotency, ttl: 'expiration' },
+      { table: synth.stack.tables.usageLedger, ttl: 'expiresAt' },
+    ];
+    for (const { table, ttl } of cases) {
+      expect(resourcesOf(synth.template, 'AWS::DynamoDB::Table')[idOf(synth.stack, table)]).toMatchObject({
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+        Properties: {
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+          BillingMode: 'PAY_PER_REQUEST',
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          TimeToLiveSpecification: { AttributeName: ttl, Enabled: true },
+          DeletionProtectionEnabled: true,
+        },
+      });
+    }
+  });
+
+  it('are named to the functions that use them', () => {
+    const idempotency = synth.stack.resolve(synth.stack.tables.idempotency.tableName);
+    const ledger = synth.stack.resolve(synth.stack.tables.usageLedger.tableName);
+    for (const name of FUNCTION_NAMES) {
+      const variables = (functionProps(name).Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables.IDEMPOTENCY_TABLE_NAME).toEqual(idempotency);
+      expect(variables.USAGE_LEDGER_TABLE_NAME).toEqual(name === 'collect-usage' ? ledger : undefined);
+    }
+  });
+});
+
+describe('operations', () => {
+  it('alarm on errors, throttles and answered faults of every function', () => {
+    for (const name of FUNCTION_NAMES) {
+      for (const metric of ['Errors', 'Throttles']) {
+        synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'AWS/Lambda',
+          MetricName: metric,
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId(name) } }],
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+        });
+      }
+      synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: METRICS_NAMESPACE,
+        MetricName: 'events',
+        Dimensions: Match.arrayWith([
+          { Name: 'outcome', Value: 'fault' },
+          { Name: 'service', Value: name },
+        ]),
+        Statistic: 'Sum',
+      });
+    }
+  });
+
+  it('alarm on the depth of both dead-letter queues', () => {
+    for (const queue of [synth.stack.operations.failedInvocations, synth.stack.usageSchedule.deadLetters]) {
+      synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [idOf(synth.stack, queue), 'QueueName'] } }],
+        Threshold: 1,
+      });
+    }
+  });
+
+  it('count failed usage deliveries from the sweep’s summary line and alarm on them', () => {
+    const group = idOf(synth.stack, synth.stack.functions.logGroupOf('collect-usage'));
+    synth.template.resourceCountIs('AWS::Logs::MetricFilter', 2);
+    for (const [metric, value] of [
+      ['usageFailed', '$.failed'],
+      ['usageStorageFailed', '$.storage.failed'],
+    ]) {
+      synth.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+        LogGroupName: { Ref: group },
+        FilterPattern: '{ $.message = "usage sweep finished" }',
+        MetricTransformations: [
+          { MetricNamespace: METRICS_NAMESPACE, MetricName: metric, MetricValue: value, DefaultValue: 0 },
+        ],
+      });
+      synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: METRICS_NAMESPACE,
+        MetricName: metric,
+        Statistic: 'Sum',
+        Period: 3600,
+        Threshold: 1,
+      });
+    }
+  });
+
+  it('notify the alarm topic on alarm and on recovery', () => {
+    const topic = idOf(synth.stack, synth.stack.operations.alarmTopic);
+    const alarms = resourcesOf(synth.template, 'AWS::CloudWatch::Alarm');
+    expect(Object.keys(alarms)).toHaveLength(6 * 3 + 2 + 2);
+    for (const alarm of Object.values(alarms)) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
+      expect(alarm.Properties.OKActions).toEqual([{ Ref: topic }]);
+      expect(alarm.Properties.AlarmDescription).toEqual(expect.any(String));
+    }
+  });
+
+  it('print what an operator needs as outputs', () => {
+    expect(Object.keys(synth.template.toJSON().Outputs as object).sort()).toEqual(
+      [
+        ...WEBHOOK_FUNCTIONS.map((name) => `${pascal(name)}Url`),
+        ...FUNCTION_NAMES.map((name) => `${pascal(name)}FunctionName`),
+        'AlarmTopicArn',
+        'FailedInvocationsQueueUrl',
+        'GatewayCredentialsSecretArn',
+        'UsageWebhookSecretArn',
+        'WebhookSecretArn',
+      ].sort(),
+    );
+  });
+});
