@@ -1,7 +1,7 @@
 // The environment, parsed once with zod at cold start. Every variable of CONTRACT.md §2 lives
 // here; a malformed value becomes one ConfigurationError naming the variable (never its value
 // when the variable holds a secret).
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError } from './errors.ts';
 
 const optionalText = z

@@ -1,7 +1,7 @@
 // The shapes the billing system sends (CONTRACT.md §3), as zod schemas: the single source of truth
 // for the envelope and each event's `data`. Parsing turns unknown JSON into typed requests or one
 // InvalidInputError naming the first bad field (`data.plan.quotaGb: ...`).
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInputError } from '../errors.ts';
 import { emailProblem } from '../ostor/validate.ts';
 

@@ -3,7 +3,7 @@
 // hand (entities and character references), so a key comes back byte for byte.
 import { createHash } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** DeleteObjects takes at most this many keys per request. */
 export const MAX_DELETE_KEYS = 1000;

@@ -1,7 +1,7 @@
 // zod schemas for every gateway answer, tolerant of the documented drift (a user list as a bare
 // array or `{Users}`, numbers printed as strings such as "3600.00", `AccountCount` as a string,
 // unknown extra fields), each mapped to a camelCase domain type. Types are inferred from them.
-import { z } from 'zod';
+import * as z from 'zod';
 
 // --- scalars --------------------------------------------------------------------------------
 

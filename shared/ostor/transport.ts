@@ -3,9 +3,9 @@
 // credentials refresh after a 403, and every failure turned into a named error that carries the
 // gateway's message but never a signature, an Authorization header or a secret.
 import { setTimeout as delay } from 'node:timers/promises';
-import { Pool } from 'undici';
 import { checkGatewayUrl } from '../config.ts';
 import { ConfigurationError, InvalidInputError } from '../errors.ts';
+import { Pool } from '../http/pool.ts';
 import type { Credentials } from '../signing/sigv2.ts';
 import { signRequestV2 } from '../signing/sigv2.ts';
 import { signRequestV4 } from '../signing/sigv4.ts';

@@ -1,7 +1,7 @@
 // Secrets: from Secrets Manager when deployed (cached by Powertools parameters, refreshed on
 // demand so a rotated value is picked up), or from the environment on a local run.
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError } from '../errors.ts';
 import type { Credentials, WebhookSecret } from '../signing/index.ts';
 import { parseWebhookSecrets } from '../signing/index.ts';

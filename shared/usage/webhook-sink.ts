@@ -3,7 +3,7 @@
 // 429 and network errors (Retry-After honoured up to the cap), within the sweep's deadline. Any
 // other answer is an honest failure: the message stays unacknowledged and is sent again next run.
 import { setTimeout as delay } from 'node:timers/promises';
-import { Pool } from 'undici';
+import { Pool } from '../http/pool.ts';
 import type { WebhookSecretsProvider } from '../runtime/secrets.ts';
 import { webhookHeaders } from '../signing/index.ts';
 import type { OutboundMessage } from './messages.ts';
