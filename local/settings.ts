@@ -2,7 +2,7 @@
 // to reach it: kept in DATA_DIR/local.json, readable by the owner only.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const LocalSettings = z.object({
   serverUrl: z.string().optional(),
