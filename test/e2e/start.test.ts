@@ -1,6 +1,9 @@
 // `npm start` as a person first meets it: with nothing configured it starts the embedded emulator,
 // generates a webhook secret, prints how to call it, and serves; a bad variable stops it with one
 // line naming the variable.
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from './local-server.ts';
@@ -56,6 +59,66 @@ describe('npm start with nothing configured', () => {
     expect(result.accessKeys).toHaveLength(1);
     expect(server.output()).not.toContain(result.accessKeys[0]?.secretAccessKey ?? 'unset');
     expect(missing.status).toBe(404);
+  });
+});
+
+describe('npm run send and npm run invoke beside a running npm start', () => {
+  let server: RunningServer;
+  const root = new URL('../..', import.meta.url).pathname;
+  const run = (script: string, args: string[]) =>
+    spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', `local/${script}.ts`, ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: server.dataDir },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+
+  beforeAll(async () => {
+    server = await startServer({});
+  });
+
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('send signs a webhook with the generated secret; --id of a sent one redelivers the same bytes', () => {
+    // Act
+    const first = run('send', ['provision', 'cli@example.com', '{"plan":{"quotaGb":4}}', '--id', 'cli-1']);
+    const again = run('send', ['provision', 'cli@example.com', '{"plan":{"quotaGb":4}}', '--id', 'cli-1']);
+    // Assess
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/^200 OK {2}\(webhook-id cli-1\)/);
+    expect(JSON.parse(first.stdout.slice(first.stdout.indexOf('{')))).toMatchObject({
+      email: 'cli@example.com',
+      created: true,
+    });
+    expect(again.stdout).toMatch(/^200 OK {2}\(webhook-id cli-1, redelivered\)/);
+    expect(again.stdout.slice(again.stdout.indexOf('{'))).toBe(first.stdout.slice(first.stdout.indexOf('{')));
+  });
+
+  it('invoke runs an unsigned envelope against the same gateway and prints the result object', () => {
+    // Prepare
+    run('send', ['provision', 'direct@example.com']);
+    const event = join(server.dataDir, 'event.json');
+    writeFileSync(
+      event,
+      JSON.stringify({
+        type: 'suspend',
+        timestamp: new Date().toISOString(),
+        data: { email: 'direct@example.com' },
+      }),
+    );
+    // Act
+    const ok = run('invoke', ['suspend', event]);
+    const bad = run('invoke', ['resume', event]);
+    // Assess
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ email: 'direct@example.com', state: 'disabled' });
+    expect(bad.status).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({
+      errorType: 'InvalidInputError',
+      errorCode: 'invalid_input',
+    });
   });
 });
 
