@@ -57,7 +57,10 @@ export async function startReceiverProcess(secret: string, delayMs: number): Pro
       return (await response.json()) as ReceiverStats;
     },
     async reset() {
-      const response = await fetch(`${origin}/reset`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+      const response = await fetch(`${origin}/reset`, {
+        method: 'POST',
+        signal: AbortSignal.timeout(10_000),
+      });
       await response.arrayBuffer();
     },
     async stop() {

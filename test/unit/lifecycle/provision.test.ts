@@ -21,21 +21,24 @@ afterAll(async () => {
 });
 
 describe('provision', () => {
-  it.each([2, 3, 5])('%i concurrent deliveries for one new email leave one user, and all answer it', async (racers) => {
-    // Prepare
-    const email = `race${racers}.${Date.now()}@example.com`;
-    // Act
-    const results = await Promise.all(Array.from({ length: racers }, () => provision(client, { email })));
-    // Assess
-    const users = emulator.state.usersWithEmail(email);
-    expect(users).toHaveLength(1);
-    const survivor = users[0];
-    for (const result of results) {
-      expect(result.userId).toBe(survivor?.id);
-      expect(result.accessKeys.map((k) => k.accessKeyId)).toEqual(survivor?.keys.map((k) => k.accessKeyId));
-    }
-    expect(results.filter((r) => r.created)).toHaveLength(1);
-  });
+  it.each([2, 3, 5])(
+    '%i concurrent deliveries for one new email leave one user, and all answer it',
+    async (racers) => {
+      // Prepare
+      const email = `race${racers}.${Date.now()}@example.com`;
+      // Act
+      const results = await Promise.all(Array.from({ length: racers }, () => provision(client, { email })));
+      // Assess
+      const users = emulator.state.usersWithEmail(email);
+      expect(users).toHaveLength(1);
+      const survivor = users[0];
+      for (const result of results) {
+        expect(result.userId).toBe(survivor?.id);
+        expect(result.accessKeys.map((k) => k.accessKeyId)).toEqual(survivor?.keys.map((k) => k.accessKeyId));
+      }
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+    },
+  );
 
   it('adopts an existing user without keys and gives it one', async () => {
     // Prepare
