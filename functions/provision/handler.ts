@@ -6,5 +6,6 @@ import { createLifecycleHandler } from '../../shared/runtime/lifecycle-handler.t
 export const handler = createLifecycleHandler({
   type: 'provision',
   parse: (data) => parseInput(ProvisionData, data, 'data'),
-  run: (request, { runtime, events }) => provision(runtime.gateway, request, events),
+  run: (request, { runtime, events }) =>
+    provision(runtime.gateway, request, { events, locks: runtime.locks }),
 });

@@ -17,7 +17,8 @@ import { getRuntime } from '../../shared/runtime/runtime.ts';
 const lifecycle = createLifecycleHandler({
   type: 'rotate-key',
   parse: (data) => parseInput(RotateKeyData, data, 'data'),
-  run: (request, { runtime, events }) => rotateKey(runtime.gateway, request, events),
+  run: (request, { runtime, events }) =>
+    rotateKey(runtime.gateway, request, { events, locks: runtime.locks }),
 });
 
 const logger = createLogger('rotate-key');

@@ -1,5 +1,6 @@
 // The ports the lifecycle operations need besides the gateway client: where the order of
-// suspend/resume events is remembered. SQLite locally, DynamoDB when deployed.
+// suspend/resume events is remembered, and short locks that keep two deliveries for one customer
+// from racing. SQLite locally, DynamoDB when deployed.
 
 export type UserState = 'enabled' | 'disabled';
 
@@ -17,6 +18,13 @@ export interface StateChangeStore {
    */
   claim(change: StateChange): Promise<boolean>;
   latest(userId: string): Promise<StateChange | undefined>;
+}
+
+export interface LockStore {
+  /** Takes `name` for `owner` when it is free or its holder's time ran out; true when taken. */
+  tryAcquire(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Frees `name` if `owner` still holds it. */
+  release(name: string, owner: string): Promise<void>;
 }
 
 /** Progress and decisions worth a log line; the operations never log by themselves. */

@@ -1,7 +1,8 @@
 // provision: make sure one user exists for the email and carries the plan. Check-then-create, so
 // a repeat (or a user made by hand) is adopted instead of duplicated.
 import type { AccessKey, OstorClient, UserRef } from '../ostor/index.ts';
-import type { LifecycleEvents } from './ports.ts';
+import { withCustomerLock } from './customer-lock.ts';
+import type { LifecycleEvents, LockStore } from './ports.ts';
 import { silentEvents } from './ports.ts';
 import type { Plan, ProvisionRequest } from './requests.ts';
 
@@ -26,10 +27,26 @@ type Gateway = Pick<
   | 'deleteLimits'
 >;
 
-export async function provision(
+export interface ProvisionOptions {
+  readonly events?: LifecycleEvents;
+  /** Serialises deliveries for one email (see customer-lock.ts); absent in single-caller tests. */
+  readonly locks?: LockStore;
+}
+
+export function provision(
   gateway: Gateway,
   request: ProvisionRequest,
-  events: LifecycleEvents = silentEvents,
+  options: ProvisionOptions = {},
+): Promise<ProvisionResult> {
+  return withCustomerLock(options.locks, request.email, () =>
+    provisionUnlocked(gateway, request, options.events ?? silentEvents),
+  );
+}
+
+async function provisionUnlocked(
+  gateway: Gateway,
+  request: ProvisionRequest,
+  events: LifecycleEvents,
 ): Promise<ProvisionResult> {
   const existing = await gateway.findUser({ email: request.email });
   let userId: string;
@@ -63,10 +80,10 @@ export async function provision(
 }
 
 /**
- * Two deliveries racing for one email (a billing retry sent while the first attempt was still
- * running) can both find no user and both create one. Every racer then agrees on the same
- * survivor — the smallest user id — and the others delete the user they just made, which owns
- * nothing yet. Returns the survivor when it is not ours.
+ * The customer lock keeps our own deliveries from racing, but a user created for the same email
+ * at the same moment by someone else (a console, another integration) can still make two. Every
+ * creator then agrees on one survivor — the smallest user id — and deletes the user it just made,
+ * which owns nothing yet. Returns the survivor when it is not ours.
  */
 async function settleDuplicates(
   gateway: Gateway,

@@ -3,7 +3,8 @@
 // previous one. A crash between generate and revoke leaves two keys, which the next rotation
 // handles like any other two-key user.
 import type { OstorClient } from '../ostor/index.ts';
-import type { LifecycleEvents } from './ports.ts';
+import { withCustomerLock } from './customer-lock.ts';
+import type { LifecycleEvents, LockStore } from './ports.ts';
 import { silentEvents } from './ports.ts';
 import type { RotateKeyRequest } from './requests.ts';
 
@@ -20,10 +21,26 @@ type Gateway = Pick<OstorClient, 'getUser' | 'generateKey' | 'revokeKey'>;
 /** The gateway lists a user's keys oldest first; at most two may exist at once. */
 export const MAX_KEYS = 2;
 
-export async function rotateKey(
+export interface RotateKeyOptions {
+  readonly events?: LifecycleEvents;
+  /** Serialises deliveries for one email (see customer-lock.ts). */
+  readonly locks?: LockStore;
+}
+
+export function rotateKey(
   gateway: Gateway,
   request: RotateKeyRequest,
-  events: LifecycleEvents = silentEvents,
+  options: RotateKeyOptions = {},
+): Promise<RotateKeyResult> {
+  return withCustomerLock(options.locks, request.email, () =>
+    rotateUnlocked(gateway, request, options.events ?? silentEvents),
+  );
+}
+
+async function rotateUnlocked(
+  gateway: Gateway,
+  request: RotateKeyRequest,
+  events: LifecycleEvents,
 ): Promise<RotateKeyResult> {
   const user = await gateway.getUser({ email: request.email });
   const ref = { userId: user.userId };

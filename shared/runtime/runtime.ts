@@ -7,9 +7,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Config } from '../config.ts';
 import { loadConfig } from '../config.ts';
 import { ConfigurationError } from '../errors.ts';
-import type { StateChangeStore } from '../lifecycle/ports.ts';
+import type { LockStore, StateChangeStore } from '../lifecycle/ports.ts';
 import { OstorClient } from '../ostor/index.ts';
-import { dynamoStateChangeStore } from '../store/dynamodb.ts';
+import { dynamoLockStore, dynamoStateChangeStore } from '../store/dynamodb.ts';
 import { SqliteStore } from '../store/sqlite.ts';
 import type { CredentialsProvider, WebhookSecretsProvider } from './secrets.ts';
 import { secretsManagerCredentials, staticCredentials, webhookSecrets } from './secrets.ts';
@@ -19,6 +19,7 @@ export interface Runtime {
   readonly gateway: OstorClient;
   readonly credentials: CredentialsProvider;
   readonly stateChanges: StateChangeStore;
+  readonly locks: LockStore;
   readonly idempotencyStore: BasePersistenceLayer;
   /** Inbound webhook secrets; undefined only when neither WEBHOOK_SECRET nor WEBHOOK_SECRET_ID is set. */
   readonly webhookSecrets: WebhookSecretsProvider | undefined;
@@ -56,18 +57,21 @@ export function createRuntime(config: Config): Runtime {
   // webhook URL when deployed) neither opens a SQLite file on Lambda's read-only disk nor needs a
   // table it has no access to.
   const table = config.tables.idempotency;
-  let stores: { stateChanges: StateChangeStore; idempotencyStore: BasePersistenceLayer } | undefined;
+  let stores:
+    | { stateChanges: StateChangeStore; locks: LockStore; idempotencyStore: BasePersistenceLayer }
+    | undefined;
   const openStores = () => {
     if (stores !== undefined) return stores;
     if (table !== undefined) {
       const dynamo = new DynamoDBClient({});
       stores = {
         stateChanges: dynamoStateChangeStore(dynamo, table),
+        locks: dynamoLockStore(dynamo, table),
         idempotencyStore: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo }),
       };
     } else {
       const local = localStore(config.dataDir);
-      stores = { stateChanges: local.stateChanges, idempotencyStore: local.idempotency };
+      stores = { stateChanges: local.stateChanges, locks: local.locks, idempotencyStore: local.idempotency };
     }
     return stores;
   };
@@ -77,6 +81,9 @@ export function createRuntime(config: Config): Runtime {
     credentials,
     get stateChanges() {
       return openStores().stateChanges;
+    },
+    get locks() {
+      return openStores().locks;
     },
     get idempotencyStore() {
       return openStores().idempotencyStore;

@@ -1,8 +1,15 @@
-// DynamoDB adapters of the stores used when deployed. The suspend/resume order shares the
-// idempotency table (partition key `id`), under ids prefixed `user-state#`.
+// DynamoDB adapters of the stores used when deployed. The suspend/resume order and the locks
+// share the idempotency table (partition key `id`), under ids prefixed `user-state#` and `lock#`;
+// a lock carries the table's TTL attribute so an abandoned one is cleaned up.
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { StateChange, StateChangeStore } from '../lifecycle/ports.ts';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { LockStore, StateChange, StateChangeStore } from '../lifecycle/ports.ts';
 
 export function dynamoStateChangeStore(client: DynamoDBClient, tableName: string): StateChangeStore {
   const documents = DynamoDBDocumentClient.from(client);
@@ -32,6 +39,49 @@ export function dynamoStateChangeStore(client: DynamoDBClient, tableName: string
       );
       if (Item === undefined || typeof Item.atMs !== 'number') return undefined;
       return { userId, at: new Date(Item.atMs), state: Item.state === 'disabled' ? 'disabled' : 'enabled' };
+    },
+  };
+}
+
+export function dynamoLockStore(client: DynamoDBClient, tableName: string): LockStore {
+  const documents = DynamoDBDocumentClient.from(client);
+  return {
+    async tryAcquire(name: string, owner: string, ttlMs: number) {
+      const now = Date.now();
+      try {
+        await documents.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              id: `lock#${name}`,
+              owner,
+              expiresAtMs: now + ttlMs,
+              expiration: Math.ceil((now + ttlMs) / 1000) + 3600,
+            },
+            ConditionExpression: 'attribute_not_exists(id) OR expiresAtMs <= :now',
+            ExpressionAttributeValues: { ':now': now },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw error;
+      }
+    },
+    async release(name: string, owner: string) {
+      try {
+        await documents.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: { id: `lock#${name}` },
+            ConditionExpression: '#owner = :owner',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: { ':owner': owner },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
     },
   };
 }

@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import type { StateChange, StateChangeStore } from '../lifecycle/ports.ts';
+import type { LockStore, StateChange, StateChangeStore } from '../lifecycle/ports.ts';
 import { SqliteIdempotencyStore } from './sqlite-idempotency.ts';
 
 export class SqliteStore {
@@ -25,6 +25,7 @@ export class SqliteStore {
       CREATE TABLE IF NOT EXISTS idempotency (
         id TEXT PRIMARY KEY, status TEXT NOT NULL, expiration INTEGER NOT NULL,
         in_progress_expiration INTEGER, data TEXT, validation TEXT);
+      CREATE TABLE IF NOT EXISTS lock (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS state_change (
         user_id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, state TEXT NOT NULL);
     `);
@@ -51,6 +52,23 @@ export class SqliteStore {
         | undefined;
       if (row === undefined) return undefined;
       return { userId, at: new Date(row.at_ms), state: row.state === 'disabled' ? 'disabled' : 'enabled' };
+    },
+  };
+
+  readonly locks: LockStore = {
+    tryAcquire: async (name: string, owner: string, ttlMs: number) => {
+      const now = Date.now();
+      const result = this.db
+        .prepare(
+          `INSERT INTO lock (name, owner, expires_at) VALUES (?, ?, ?)
+           ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+           WHERE lock.expires_at <= ?`,
+        )
+        .run(name, owner, now + ttlMs, now);
+      return result.changes > 0;
+    },
+    release: async (name: string, owner: string) => {
+      this.db.prepare('DELETE FROM lock WHERE name = ? AND owner = ?').run(name, owner);
     },
   };
 

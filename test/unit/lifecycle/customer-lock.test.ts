@@ -1,0 +1,133 @@
+// The per-customer lock on both adapters (SQLite locally, DynamoDB via dynalite), and what it buys:
+// racing provisions make one user with one create call, racing rotations both succeed in turn.
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Emulator } from '../../../emulator/gateway.ts';
+import { startEmulator } from '../../../emulator/gateway.ts';
+import { withCustomerLock } from '../../../shared/lifecycle/customer-lock.ts';
+import type { LockStore } from '../../../shared/lifecycle/ports.ts';
+import { provision } from '../../../shared/lifecycle/provision.ts';
+import { rotateKey } from '../../../shared/lifecycle/rotate-key.ts';
+import { OstorClient } from '../../../shared/ostor/index.ts';
+import { dynamoLockStore } from '../../../shared/store/dynamodb.ts';
+import { SqliteStore } from '../../../shared/store/sqlite.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'vhi-locks-'));
+const sqlite = new SqliteStore(join(dir, 'state.sqlite'));
+let dynamo: Server;
+let dynamoLocks: LockStore;
+
+beforeAll(async () => {
+  dynamo = dynalite({ createTableMs: 0 });
+  await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
+  const client = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  await client.send(
+    new CreateTableCommand({
+      TableName: 'state',
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  dynamoLocks = dynamoLockStore(client, 'state');
+});
+
+afterAll(async () => {
+  sqlite.close();
+  rmSync(dir, { recursive: true, force: true });
+  await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+});
+
+describe.each([
+  ['SQLite', () => sqlite.locks],
+  ['DynamoDB', () => dynamoLocks],
+])('lock store on %s', (_name, locks) => {
+  it('gives a lock to one owner at a time, and only its owner frees it', async () => {
+    // Act
+    const first = await locks().tryAcquire('a', 'one', 10_000);
+    const second = await locks().tryAcquire('a', 'two', 10_000);
+    await locks().release('a', 'two');
+    const stillHeld = await locks().tryAcquire('a', 'three', 10_000);
+    await locks().release('a', 'one');
+    const afterRelease = await locks().tryAcquire('a', 'three', 10_000);
+    // Assess
+    expect([first, second, stillHeld, afterRelease]).toEqual([true, false, false, true]);
+  });
+
+  it('lets another owner take a lock whose holder ran out of time', async () => {
+    // Prepare
+    await locks().tryAcquire('b', 'crashed', 1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Act
+    const taken = await locks().tryAcquire('b', 'next', 10_000);
+    // Assess
+    expect(taken).toBe(true);
+  });
+
+  it('answers in_progress when the lock stays busy longer than the wait', async () => {
+    // Prepare
+    await locks().tryAcquire('customer#busy@example.com', 'holder', 10_000);
+    // Act
+    const attempt = withCustomerLock(locks(), 'busy@example.com', async () => 'ran', { waitMs: 100 });
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'conflict', reason: 'in_progress' });
+  });
+});
+
+describe('operations under the lock, against the emulator', () => {
+  let emulator: Emulator;
+  let client: OstorClient;
+
+  beforeAll(async () => {
+    emulator = await startEmulator();
+    client = new OstorClient({
+      endpoint: emulator.url,
+      credentials: emulator.createSystemUser('s@locks.test'),
+    });
+  });
+
+  afterAll(async () => {
+    await client.close();
+    await emulator.close();
+  });
+
+  it('five racing provisions create the user once', async () => {
+    // Prepare
+    const email = 'racing@example.com';
+    emulator.clearRequests();
+    // Act
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => provision(client, { email }, { locks: sqlite.locks })),
+    );
+    // Assess
+    const creates = emulator.requests.filter((r) => r.method === 'PUT' && r.service === 'ostor-users');
+    expect(creates).toHaveLength(1);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.userId)).size).toBe(1);
+  });
+
+  it('two racing rotations both succeed, one after the other, leaving one key', async () => {
+    // Prepare
+    const email = 'rotating@example.com';
+    await provision(client, { email });
+    // Act
+    const [a, b] = await Promise.all([
+      rotateKey(client, { email }, { locks: sqlite.locks }),
+      rotateKey(client, { email }, { locks: sqlite.locks }),
+    ]);
+    // Assess
+    const keys = emulator.state.usersWithEmail(email)[0]?.keys.map((k) => k.accessKeyId);
+    expect(keys).toHaveLength(1);
+    expect([a.accessKeyId, b.accessKeyId]).toContain(keys?.[0]);
+  });
+});
