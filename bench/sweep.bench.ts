@@ -7,29 +7,33 @@
 // stderr; exits non-zero when a sweep loses, repeats or leaves an object.
 //
 // Knobs: BENCH_SWEEP_OBJECTS (default 10,000), BENCH_SWEEP_SMALL (the smaller size for peak RSS,
-// default 1,000), BENCH_SWEEP_BASELINE_OBJECTS (objects the sequential sweep takes, default 1,000:
-// at 10,000 it alone would run for minutes), BENCH_SWEEP_ITEMS (default 8), BENCH_SWEEP_LATENCY_MS
-// (default 2).
+// default 1,000), BENCH_SWEEP_ROUNDS (sweeps at each size, default 3), BENCH_SWEEP_BASELINE_OBJECTS
+// (objects the sequential sweep takes, default all: about 90 s at 10,000; fewer makes its rate an
+// extrapolation from a sample, and the output says so), BENCH_SWEEP_ITEMS (default 8),
+// BENCH_SWEEP_LATENCY_MS (default 2).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateWebhookSecret } from '../shared/signing/index.ts';
 import { knob } from './lib/knobs.ts';
 import { processCpuSeconds, runChild, startGatewayProcess } from './lib/processes.ts';
+import { fmt, median, mib } from './lib/stats.ts';
 import type { ReceiverProcess } from './lib/sweep-peers.ts';
 import { remainingObjects, startReceiverProcess } from './lib/sweep-peers.ts';
 import type { SweepMode, SweepRunResult } from './lib/sweep-runner.ts';
-import { fmt, mib } from './lib/stats.ts';
 
 const OBJECTS = knob('BENCH_SWEEP_OBJECTS', 10_000, 100, 100_000);
 const SMALL = knob('BENCH_SWEEP_SMALL', 1_000, 10, OBJECTS);
-const BASELINE = knob('BENCH_SWEEP_BASELINE_OBJECTS', 1_000, 10, OBJECTS);
+const BASELINE = knob('BENCH_SWEEP_BASELINE_OBJECTS', OBJECTS, 10, OBJECTS);
+const ROUNDS = knob('BENCH_SWEEP_ROUNDS', 3, 1, 10);
 const ITEMS = knob('BENCH_SWEEP_ITEMS', 8, 1, 1000);
 const LATENCY_MS = knob('BENCH_SWEEP_LATENCY_MS', 2, 0, 100);
 /** One sweep may take this long before it counts as a failure. */
 const RUN_TIMEOUT_MS = 300_000;
 const TARGET_RATIO = 10;
 const TARGET_RSS_BYTES = 200 * 2 ** 20;
+/** Peak RSS counts as flat when the larger sweep's is within this factor of the smaller's. */
+const FLAT_WITHIN = 1.15;
 
 /** USAGE_WEBHOOK_SECRET of the sweeps and the receiver. */
 const SECRET = generateWebhookSecret();
@@ -47,9 +51,18 @@ interface Run {
 
 const failures: string[] = [];
 
-async function measure(mode: SweepMode, seeded: number, take: number, receiver: ReceiverProcess): Promise<Run> {
+async function measure(
+  mode: SweepMode,
+  seeded: number,
+  take: number,
+  receiver: ReceiverProcess,
+): Promise<Run> {
   log(`${mode}: starting the emulator (--latency-ms ${LATENCY_MS}, ${fmt(seeded)} objects × ${ITEMS} items)`);
-  const gateway = await startGatewayProcess({ latencyMs: LATENCY_MS, usageObjects: seeded, usageItems: ITEMS });
+  const gateway = await startGatewayProcess({
+    latencyMs: LATENCY_MS,
+    usageObjects: seeded,
+    usageItems: ITEMS,
+  });
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-sweep-'));
   try {
     await receiver.reset();
@@ -108,58 +121,82 @@ async function measure(mode: SweepMode, seeded: number, take: number, receiver: 
 const rate = (run: Run) => run.result.objects / run.result.seconds;
 const cpuMicros = (run: Run) => (run.result.cpuUserMicros + run.result.cpuSystemMicros) / run.result.objects;
 const peerMicros = (seconds: number, run: Run) => (seconds * 1e6) / run.result.objects;
+const medianOf = (runs: readonly Run[], f: (run: Run) => number) => median(runs.map(f));
+const rangeOf = (runs: readonly Run[], f: (run: Run) => number, format: (n: number) => string) =>
+  runs.length > 1 ? `${format(Math.min(...runs.map(f)))}–${format(Math.max(...runs.map(f)))}` : '';
 
 async function main(): Promise<void> {
   const receiver = await startReceiverProcess(SECRET, LATENCY_MS);
-  let small: Run;
-  let large: Run;
+  const small: Run[] = [];
+  const large: Run[] = [];
   let baseline: Run;
   try {
-    small = await measure('sweep', SMALL, SMALL, receiver);
-    large = await measure('sweep', OBJECTS, OBJECTS, receiver);
+    for (let round = 1; round <= ROUNDS; round++) {
+      log(`round ${round}/${ROUNDS}`);
+      small.push(await measure('sweep', SMALL, SMALL, receiver));
+      large.push(await measure('sweep', OBJECTS, OBJECTS, receiver));
+    }
     baseline = await measure('sequential', OBJECTS, BASELINE, receiver);
   } finally {
     await receiver.stop();
   }
 
-  const ratio = rate(large) / rate(baseline);
+  const baselineRate = rate(baseline);
+  const largeRate = medianOf(large, rate);
+  const ratio = largeRate / baselineRate;
   const sampled = BASELINE < OBJECTS;
-  const rssFlat = large.result.peakRssBytes <= small.result.peakRssBytes * 1.15;
-  const rssOk = large.result.peakRssBytes < TARGET_RSS_BYTES && small.result.peakRssBytes < TARGET_RSS_BYTES;
-  const row = (label: string, run: Run, extra: string) =>
-    `| ${label} | ${fmt(run.result.objects)} | ${fmt(run.result.seconds, 1)} s | **${fmt(rate(run))}** | ${fmt(
-      rate(run) / rate(baseline),
+  const peakSmall = medianOf(small, (r) => r.result.peakRssBytes);
+  const peakLarge = medianOf(large, (r) => r.result.peakRssBytes);
+  const peakMax = Math.max(...[...small, ...large].map((r) => r.result.peakRssBytes));
+  const rssUnder = peakMax < TARGET_RSS_BYTES;
+  const rssFlat = peakLarge <= peakSmall * FLAT_WITHIN;
+  const liveSmall = medianOf(small, (r) => r.result.liveHeapBytes);
+  const liveLarge = medianOf(large, (r) => r.result.liveHeapBytes);
+
+  const row = (label: string, runs: readonly Run[], objects: string) => {
+    const r = (f: (run: Run) => number) => medianOf(runs, f);
+    const range = rangeOf(runs, rate, (n) => fmt(n));
+    const rssRange = rangeOf(runs, (run) => run.result.peakRssBytes, mib);
+    return `| ${label} | ${objects} | ${runs.length} | ${fmt(
+      r((run) => run.result.seconds),
       1,
-    )}× | ${fmt(cpuMicros(run))} µs | ${fmt(peerMicros(run.gatewayCpuSeconds, run))} µs / ${fmt(
-      peerMicros(run.receiverCpuSeconds, run),
-    )} µs | ${mib(run.result.peakRssBytes)} (${mib(run.result.baselineRssBytes)}) | ${extra} |`;
+    )} s | **${fmt(
+      r(rate),
+    )}**${range === '' ? '' : ` (${range})`} | ${fmt(r(rate) / baselineRate, 1)}× | ${fmt(r(cpuMicros))} µs | ${fmt(
+      r((run) => peerMicros(run.gatewayCpuSeconds, run)),
+    )} / ${fmt(r((run) => peerMicros(run.receiverCpuSeconds, run)))} µs | ${mib(r((run) => run.result.peakRssBytes))}${
+      rssRange === '' ? '' : ` (${rssRange})`
+    } | ${mib(r((run) => run.result.baselineRssBytes))} | ${mib(r((run) => run.result.liveHeapBytes))} |`;
+  };
 
   const lines = [
     `## Usage sweep: ${fmt(OBJECTS)} statistics objects`,
     '',
-    `**Method.** The gateway emulator (\`emulator/main.ts --latency-ms ${LATENCY_MS} --usage-objects N --usage-items ${ITEMS}\`) and a billing receiver (\`bench/lib/sweep-receiver.ts\`: checks each Standard Webhooks signature with the reference \`standardwebhooks\` package, waits ${LATENCY_MS} ms, answers 204) run as processes of their own on 127.0.0.1, so every request to either costs a ${LATENCY_MS} ms round trip on top of its work, as a gateway and a billing system on the LAN would. Each sweep runs in a fresh Node 24 process against a freshly started emulator seeded with the same objects (same generator, same seed: the first ${fmt(SMALL)} of the ${fmt(OBJECTS)} are the ${fmt(SMALL)}-object set), and must leave the gateway empty, with the receiver holding one acknowledged message per object, no webhook-id twice, no bad signature. **The sweep** is \`functions/collect-usage/handler.ts\` invoked directly (as from the Lambda console, 15-minute budget) with the ordinary local configuration: the runtime's \`OstorClient\` (undici pool, 16 keep-alive connections, Signature V2), the SQLite ledger in a temporary \`DATA_DIR\` (read, delivered and deleted recorded per object), the \`WebhookSink\` (16 keep-alive connections), 16 objects in flight, each read → recorded → delivered → deleted; it also lists the users and buckets once (no buckets here, so no storage messages). **The sequential sweep** (\`bench/lib/sweep-sequential.ts\`, the vendor scripts' way) lists every page, then for each object GETs it, POSTs its message to the receiver and DELETEs it, one request at a time, each on a new TCP connection; per object it does the same parsing, aggregation, message body and signing as the sweep, but keeps no ledger.${
+    `**Method.** The gateway emulator (\`emulator/main.ts --latency-ms ${LATENCY_MS} --usage-objects N --usage-items ${ITEMS}\`) and a billing receiver (\`bench/lib/sweep-receiver.ts\`: checks each Standard Webhooks signature with the reference \`standardwebhooks\` package, waits ${LATENCY_MS} ms, answers 204) run as processes of their own on 127.0.0.1, so every request to either costs a ${LATENCY_MS} ms round trip on top of its work, as a gateway and a billing system on the LAN would. Each sweep runs in a fresh Node 24 process against a freshly started emulator seeded with the same objects (same generator, same seed: the ${fmt(SMALL)}-object set is the first ${fmt(SMALL)} of the ${fmt(OBJECTS)}), and must leave the gateway empty with the receiver holding one acknowledged message per object, no webhook-id twice, no bad signature (checked after every run). **The sweep** is \`functions/collect-usage/handler.ts\` invoked directly (as from the Lambda console, 15-minute budget) with the ordinary local configuration: the runtime's \`OstorClient\` (undici pool of 16 keep-alive connections, Signature V2), the SQLite usage ledger in a temporary \`DATA_DIR\` (read, delivered and deleted recorded for every object), the \`WebhookSink\` (16 keep-alive connections); 16 objects in flight, each read → recorded → delivered → deleted; it also lists users and buckets once (no buckets here, so no storage messages). **The sequential sweep** (\`bench/lib/sweep-sequential.ts\`, the vendor scripts' way) lists every page, then for each object GETs it, POSTs its message to the receiver and DELETEs it, one request at a time, each on a new TCP connection; per object it parses, aggregates, builds and signs exactly as the sweep does, but keeps no ledger, so it is if anything flattered.${
       sampled
-        ? ` At 3 requests × ${LATENCY_MS} ms per object it would take minutes over all ${fmt(OBJECTS)}, so it ran on a sample: **its rate is extrapolated from the first ${fmt(BASELINE)} objects** of the same ${fmt(OBJECTS)}-object gateway (it makes the same requests per object whatever the count, so a per-object rate is a fair comparison).`
+        ? ` It ran on a sample: **its rate is extrapolated from the first ${fmt(BASELINE)} of the ${fmt(OBJECTS)} objects** (it makes the same three requests per object whatever the count, so a per-object rate compares fairly).`
         : ''
-    } Time and CPU (\`process.cpuUsage\`, user + system) cover the sweep only, from just before the first request to the result (module loading excluded); gateway and receiver CPU are their processes' from \`/proc\`, per object; peak RSS is the sweeping process's own high-water mark (\`VmHWM\`), with its RSS just before the sweep in brackets. All processes share the machine's cores.`,
+    } The sweep ran ${ROUNDS} times at each size (medians, range in brackets), the sequential sweep once. Time and CPU (\`process.cpuUsage\`, user + system, per object) cover the sweep only, from just before its first request to its result (module loading excluded); gateway and receiver CPU are their processes' own, from \`/proc\`. Peak RSS is the sweeping process's high-water mark (\`VmHWM\`); beside it, its RSS just before the sweep and its V8 heap in use after a full GC at the end (what the sweep still holds). All processes share the machine's cores.`,
     '',
-    '| sweep | objects | time | objects/s | vs sequential | CPU/object (sweeper) | CPU/object (gateway / receiver) | peak RSS (before) | |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
-    row('collect-usage sweep', small, `${fmt(SMALL)} objects`),
-    row('collect-usage sweep', large, `${fmt(OBJECTS)} objects`),
+    '| sweep | objects | runs | time | objects/s | vs sequential | CPU/object | gateway / receiver CPU per object | peak RSS | RSS before | heap after GC |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    row('collect-usage', small, fmt(SMALL)),
+    row('collect-usage', large, fmt(OBJECTS)),
     row(
-      'sequential, new connection per request',
-      baseline,
-      sampled ? `${fmt(BASELINE)}-object sample of ${fmt(OBJECTS)}` : `${fmt(OBJECTS)} objects`,
+      'sequential, a new connection per request',
+      [baseline],
+      sampled ? `${fmt(BASELINE)} (sample of ${fmt(OBJECTS)})` : fmt(OBJECTS),
     ),
     '',
-    `${
-      ratio >= TARGET_RATIO
-        ? `**The sweep takes ${fmt(OBJECTS)} statistics objects at ${fmt(rate(large))}/s, ${fmt(ratio, 1)}× the sequential sweep (target ≥ ${TARGET_RATIO}×: met)**`
-        : `**The sweep takes ${fmt(OBJECTS)} statistics objects at ${fmt(rate(large))}/s, ${fmt(ratio, 1)}× the sequential sweep: the target of ${TARGET_RATIO}× is missed**`
-    }; peak RSS ${mib(small.result.peakRssBytes)} at ${fmt(SMALL)} and ${mib(large.result.peakRssBytes)} at ${fmt(OBJECTS)} objects (target < 200 MB and flat: ${
-      rssOk && rssFlat ? 'met' : rssOk ? 'under 200 MB but not flat — missed' : 'missed'
-    }).`,
+    `**Speed: ${fmt(largeRate)} objects/s over ${fmt(OBJECTS)} statistics objects, ${fmt(ratio, 1)}× the sequential sweep (target ≥ ${TARGET_RATIO}×: ${
+      ratio >= TARGET_RATIO ? 'met' : 'missed'
+    }). Memory: peak RSS ${mib(peakSmall)} at ${fmt(SMALL)} and ${mib(peakLarge)} at ${fmt(OBJECTS)} objects, highest run ${mib(
+      peakMax,
+    )} (under 200 MB: ${rssUnder ? 'met' : 'missed'}; flat, taken as within ${fmt((FLAT_WITHIN - 1) * 100)} %: ${
+      rssFlat ? 'met' : `missed, +${fmt((peakLarge / peakSmall - 1) * 100)} %`
+    }).** The heap the sweep still holds after a GC is ${mib(liveSmall)} at ${fmt(SMALL)} and ${mib(liveLarge)} at ${fmt(
+      OBJECTS,
+    )} objects: what peak RSS adds with the count is garbage V8 has not yet collected, not state kept per object.`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   if (failures.length > 0) {

@@ -54,7 +54,8 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   }
   const body = Buffer.concat(chunks).toString('utf8');
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers[name] = value;
+  for (const [name, value] of Object.entries(req.headers))
+    if (typeof value === 'string') headers[name] = value;
   let message: { type?: string; data?: { records?: unknown[] } };
   try {
     message = verifier.verify(body, headers) as typeof message;

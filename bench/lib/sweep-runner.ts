@@ -7,6 +7,7 @@
 //                          runtime's OstorClient, the SQLite ledger and the WebhookSink;
 //   SWEEP_MODE=sequential  the vendor scripts' way (bench/lib/sweep-sequential.ts), on the first
 //                          SWEEP_LIMIT objects of the listing when set.
+// SWEEP_TRACE_MEMORY=1 adds a memory line every 250 ms on stderr (diagnostics).
 import { readFileSync } from 'node:fs';
 import { parseWebhookSecrets } from '../../shared/signing/index.ts';
 
@@ -27,6 +28,8 @@ export interface SweepRunResult {
   readonly baselineRssBytes: number;
   /** Peak RSS of this process (VmHWM), bytes. */
   readonly peakRssBytes: number;
+  /** V8 heap in use after a full GC at the end: what the sweep still holds. */
+  readonly liveHeapBytes: number;
 }
 
 function env(name: string): string {
@@ -64,7 +67,8 @@ async function prepare(mode: SweepMode): Promise<() => Promise<Counts>> {
         failed: number;
         skipped: number;
       };
-      return { ...result, failed: result.failed + result.skipped };
+      const { objects, records, delivered, deleted } = result;
+      return { objects, records, delivered, deleted, failed: result.failed + result.skipped };
     };
   }
   const { sequentialSweep } = await import('./sweep-sequential.ts');
@@ -88,6 +92,15 @@ async function main(): Promise<void> {
   const mode = env('SWEEP_MODE');
   if (mode !== 'sweep' && mode !== 'sequential') throw new Error('SWEEP_MODE: sweep or sequential');
   const run = await prepare(mode);
+  if (process.env.SWEEP_TRACE_MEMORY === '1') {
+    // Diagnostics: the process's memory every 250 ms, on stderr.
+    setInterval(() => {
+      const m = process.memoryUsage();
+      process.stderr.write(
+        `memory: rss ${m.rss >> 20} heapTotal ${m.heapTotal >> 20} heapUsed ${m.heapUsed >> 20} external ${m.external >> 20} arrayBuffers ${m.arrayBuffers >> 20} MiB\n`,
+      );
+    }, 250).unref();
+  }
 
   globalThis.gc?.();
   const baselineRssBytes = process.memoryUsage.rss();
@@ -96,6 +109,8 @@ async function main(): Promise<void> {
   const counts = await run();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const used = process.cpuUsage(cpu);
+  globalThis.gc?.();
+  const liveHeapBytes = process.memoryUsage().heapUsed;
 
   const result: SweepRunResult = {
     mode,
@@ -105,6 +120,7 @@ async function main(): Promise<void> {
     cpuSystemMicros: used.system,
     baselineRssBytes,
     peakRssBytes: peakRss(),
+    liveHeapBytes,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   // The runtime keeps pools and the ledger open for the next invocation, as a warm Lambda does.
@@ -112,6 +128,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`sweep-runner: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `sweep-runner: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

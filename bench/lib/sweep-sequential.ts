@@ -13,9 +13,9 @@ import { buildOstorQuery } from '../../shared/ostor/index.ts';
 import {
   parseGatewayJson,
   toUsageObject,
-  UserListSchema,
   UsageListSchema,
   UsageObjectSchema,
+  UserListSchema,
 } from '../../shared/ostor/schemas.ts';
 import type { Credentials, WebhookSecret } from '../../shared/signing/index.ts';
 import { signRequestV2, webhookHeaders } from '../../shared/signing/index.ts';
@@ -49,7 +49,12 @@ export async function sequentialSweep(options: SequentialSweepOptions): Promise<
   /** One request on a connection of its own. */
   async function once(
     origin: string,
-    request: { method: 'GET' | 'POST' | 'DELETE'; path: string; headers: Record<string, string>; body?: string },
+    request: {
+      method: 'GET' | 'POST' | 'DELETE';
+      path: string;
+      headers: Record<string, string>;
+      body?: string;
+    },
   ): Promise<{ status: number; text: string }> {
     requests += 1;
     const client = new Client(origin, { pipelining: 1 });
@@ -76,7 +81,9 @@ export async function sequentialSweep(options: SequentialSweepOptions): Promise<
   for (;;) {
     const params: [string, string][] = after === undefined ? [] : [['after', after]];
     params.push(['limit', String(PAGE)]);
-    const page = UsageListSchema.parse(parseGatewayJson(await admin('GET', buildOstorQuery('usage', params))));
+    const page = UsageListSchema.parse(
+      parseGatewayJson(await admin('GET', buildOstorQuery('usage', params))),
+    );
     names.push(...page.names);
     after = page.names[page.names.length - 1];
     if (!page.truncated || after === undefined || names.length >= limit) break;
@@ -90,7 +97,10 @@ export async function sequentialSweep(options: SequentialSweepOptions): Promise<
   let deleted = 0;
   for (const name of names.slice(0, limit)) {
     const query = buildOstorQuery('usage', [['obj', name]]);
-    const object: UsageObject = toUsageObject(name, UsageObjectSchema.parse(parseGatewayJson(await admin('GET', query))));
+    const object: UsageObject = toUsageObject(
+      name,
+      UsageObjectSchema.parse(parseGatewayJson(await admin('GET', query))),
+    );
     objects += 1;
     const aggregated = aggregateUsage(object);
     records += aggregated.length;
