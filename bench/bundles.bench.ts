@@ -11,9 +11,10 @@ import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build, type Metafile } from 'esbuild';
+import type { Metafile } from 'esbuild';
 import type { FunctionName } from '../infra/bundling.ts';
-import { BUNDLING, entryOf, FUNCTION_NAMES, NODE_OPTIONS, PROJECT_ROOT } from '../infra/bundling.ts';
+import { BUNDLING, FUNCTION_NAMES, NODE_OPTIONS, PROJECT_ROOT } from '../infra/bundling.ts';
+import { bundleFunction } from './lib/bundle.ts';
 
 const ROUNDS = 10;
 const SIZE_TARGET_BYTES = 800 * 1024;
@@ -101,24 +102,8 @@ try {
 
 async function bundle(name: FunctionName): Promise<Bundle> {
   const outdir = join(work, name);
-  const file = join(outdir, BUNDLING.outputFile);
-  const result = await build({
-    entryPoints: [entryOf(name)],
-    bundle: true,
-    outfile: file,
-    platform: BUNDLING.platform,
-    target: BUNDLING.target,
-    format: BUNDLING.format,
-    minify: BUNDLING.minify,
-    sourcemap: BUNDLING.sourceMap,
-    sourcesContent: BUNDLING.sourcesContent,
-    mainFields: [...BUNDLING.mainFields],
-    external: [...BUNDLING.externalModules],
-    banner: { js: BUNDLING.banner },
-    metafile: true,
-    logLevel: 'warning',
-    absWorkingDir: PROJECT_ROOT,
-  });
+  const { file, metafile } = await bundleFunction(name, outdir);
+  const result = { metafile };
   const externals = new Set<string>();
   for (const input of Object.values(result.metafile.inputs)) {
     for (const imported of input.imports) {

@@ -14,7 +14,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PROJECT_ROOT } from '../infra/bundling.ts';
 import { generateWebhookSecret } from '../shared/signing/index.ts';
+import { bundleFunction } from './lib/bundle.ts';
 import { knob } from './lib/knobs.ts';
 import { processCpuSeconds, runChild, startGatewayProcess } from './lib/processes.ts';
 import { fmt, median, mib } from './lib/stats.ts';
@@ -50,6 +52,7 @@ interface Run {
 }
 
 const failures: string[] = [];
+let handlerBundle = '';
 
 async function measure(
   mode: SweepMode,
@@ -73,6 +76,7 @@ async function measure(
       'bench/lib/sweep-runner.ts',
       {
         SWEEP_MODE: mode,
+        SWEEP_HANDLER: handlerBundle,
         ...(take < seeded ? { SWEEP_LIMIT: String(take) } : {}),
         OSTOR_GATEWAY_URL: gateway.url,
         OSTOR_ACCESS_KEY_ID: gateway.accessKeyId,
@@ -125,7 +129,14 @@ const medianOf = (runs: readonly Run[], f: (run: Run) => number) => median(runs.
 const rangeOf = (runs: readonly Run[], f: (run: Run) => number, format: (n: number) => string) =>
   runs.length > 1 ? `${format(Math.min(...runs.map(f)))}–${format(Math.max(...runs.map(f)))}` : '';
 
+/** The deployed artifact: collect-usage bundled as the stack bundles it (inside node_modules, so
+ * the runtime-provided @aws-sdk packages resolve as they would on Lambda). */
+const BUNDLE_DIR = join(PROJECT_ROOT, 'node_modules', '.cache', 'bench-sweep');
+
 async function main(): Promise<void> {
+  log('bundling collect-usage as the stack does');
+  const { file: bundle } = await bundleFunction('collect-usage', BUNDLE_DIR);
+  handlerBundle = bundle;
   const receiver = await startReceiverProcess(SECRET, LATENCY_MS);
   const small: Run[] = [];
   const large: Run[] = [];
@@ -172,7 +183,7 @@ async function main(): Promise<void> {
   const lines = [
     `## Usage sweep: ${fmt(OBJECTS)} statistics objects`,
     '',
-    `**Method.** The gateway emulator (\`emulator/main.ts --latency-ms ${LATENCY_MS} --usage-objects N --usage-items ${ITEMS}\`) and a billing receiver (\`bench/lib/sweep-receiver.ts\`: checks each Standard Webhooks signature with the reference \`standardwebhooks\` package, waits ${LATENCY_MS} ms, answers 204) run as processes of their own on 127.0.0.1, so every request to either costs a ${LATENCY_MS} ms round trip on top of its work, as a gateway and a billing system on the LAN would. Each sweep runs in a fresh Node 24 process against a freshly started emulator seeded with the same objects (same generator, same seed: the ${fmt(SMALL)}-object set is the first ${fmt(SMALL)} of the ${fmt(OBJECTS)}), and must leave the gateway empty with the receiver holding one acknowledged message per object, no webhook-id twice, no bad signature (checked after every run). **The sweep** is \`functions/collect-usage/handler.ts\` invoked directly (as from the Lambda console, 15-minute budget) with the ordinary local configuration: the runtime's \`OstorClient\` (undici pool of 16 keep-alive connections, Signature V2), the SQLite usage ledger in a temporary \`DATA_DIR\` (read, delivered and deleted recorded for every object), the \`WebhookSink\` (16 keep-alive connections); 16 objects in flight, each read → recorded → delivered → deleted; it also lists users and buckets once (no buckets here, so no storage messages). **The sequential sweep** (\`bench/lib/sweep-sequential.ts\`, the vendor scripts' way) lists every page, then for each object GETs it, POSTs its message to the receiver and DELETEs it, one request at a time, each on a new TCP connection; per object it parses, aggregates, builds and signs exactly as the sweep does, but keeps no ledger, so it is if anything flattered.${
+    `**Method.** The gateway emulator (\`emulator/main.ts --latency-ms ${LATENCY_MS} --usage-objects N --usage-items ${ITEMS}\`) and a billing receiver (\`bench/lib/sweep-receiver.ts\`: checks each Standard Webhooks signature with the reference \`standardwebhooks\` package, waits ${LATENCY_MS} ms, answers 204) run as processes of their own on 127.0.0.1, so every request to either costs a ${LATENCY_MS} ms round trip on top of its work, as a gateway and a billing system on the LAN would. Each sweep runs in a fresh Node 24 process against a freshly started emulator seeded with the same objects (same generator, same seed: the ${fmt(SMALL)}-object set is the first ${fmt(SMALL)} of the ${fmt(OBJECTS)}), and must leave the gateway empty with the receiver holding one acknowledged message per object, no webhook-id twice, no bad signature (checked after every run). **The sweep** is \`functions/collect-usage/handler.ts\` as deployed — bundled by esbuild with the stack's options (\`infra/bundling.ts\`) — invoked directly (as from the Lambda console, 15-minute budget) with the ordinary local configuration: the runtime's \`OstorClient\` (undici pool of up to 32 keep-alive connections, Signature V2), the SQLite usage ledger in a temporary \`DATA_DIR\` (read, delivered and deleted recorded for every object), the \`WebhookSink\` (keep-alive connections); 32 objects in flight, each read → recorded → delivered → deleted; it also lists users and buckets once (no buckets here, so no storage messages). **The sequential sweep** (\`bench/lib/sweep-sequential.ts\`, the vendor scripts' way) lists every page, then for each object GETs it, POSTs its message to the receiver and DELETEs it, one request at a time, each on a new TCP connection; per object it parses, aggregates, builds and signs exactly as the sweep does, but keeps no ledger, so it is if anything flattered.${
       sampled
         ? ` It ran on a sample: **its rate is extrapolated from the first ${fmt(BASELINE)} of the ${fmt(OBJECTS)} objects** (it makes the same three requests per object whatever the count, so a per-object rate compares fairly).`
         : ''

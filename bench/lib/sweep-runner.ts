@@ -53,10 +53,16 @@ type Counts = Pick<SweepRunResult, 'objects' | 'records' | 'delivered' | 'delete
 
 async function prepare(mode: SweepMode): Promise<() => Promise<Counts>> {
   if (mode === 'sweep') {
-    const [{ handler }, { localContext }] = await Promise.all([
-      import('../../functions/collect-usage/handler.ts'),
+    // SWEEP_HANDLER names the esbuild bundle of the function as the stack deploys it; without it
+    // the TypeScript sources run (which costs Node's type stripping some 40 MB of RSS).
+    const entry = process.env.SWEEP_HANDLER ?? '../../functions/collect-usage/handler.ts';
+    const [{ handler }, { localContext }] = (await Promise.all([
+      import(entry),
       import('../../local/lambda-context.ts'),
-    ]);
+    ])) as [
+      { handler: (event: unknown, context: unknown) => Promise<unknown> },
+      typeof import('../../local/lambda-context.ts'),
+    ];
     return async () => {
       const event = { type: 'collect-usage', timestamp: new Date().toISOString(), data: {} };
       const result = (await handler(event, localContext('bench-collect-usage', 15 * 60_000))) as {

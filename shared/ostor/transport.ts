@@ -73,7 +73,7 @@ export interface TransportOptions {
   readonly signatureVersion?: 2 | 4;
   /** Region in the V4 credential scope; the gateway documents none. Default `us-east-1`. */
   readonly region?: string;
-  /** Concurrent connections to the gateway; further requests queue. Default 16. */
+  /** Concurrent connections to the gateway; further requests queue. Default 32. */
   readonly connections?: number;
   readonly timeouts?: TimeoutOptions;
   readonly retry?: RetryOptions;
@@ -114,7 +114,7 @@ export interface GatewayResponse {
 }
 
 const DEFAULTS = {
-  connections: 16,
+  connections: 32,
   connectMs: 5_000,
   headersMs: 15_000,
   bodyMs: 15_000,

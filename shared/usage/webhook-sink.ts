@@ -20,7 +20,7 @@ export interface WebhookSinkOptions {
   readonly baseDelayMs?: number;
   /** Largest wait between attempts (also caps Retry-After). Default 8,000 ms. */
   readonly maxDelayMs?: number;
-  /** Concurrent connections to the receiver. Default 16. */
+  /** Concurrent connections to the receiver. Default 32. */
   readonly connections?: number;
   /** Injectable for tests. */
   readonly sleep?: (ms: number) => Promise<void>;
@@ -56,7 +56,7 @@ export class WebhookSink implements UsageSink {
     this.#random = options.random ?? Math.random;
     this.#clock = options.clock ?? Date.now;
     this.#pool = new Pool(options.url.origin, {
-      connections: options.connections ?? 16,
+      connections: options.connections ?? 32,
       pipelining: 1,
       keepAliveTimeout: 4_000,
       connect: { timeout: Math.min(5_000, this.#timeoutMs) },

@@ -1,0 +1,31 @@
+// Bundles a function exactly as the stack does (infra/bundling.ts), for benchmarks that measure
+// the deployed artifact rather than the TypeScript sources.
+
+import { join } from 'node:path';
+import { build, type Metafile } from 'esbuild';
+import { BUNDLING, entryOf, type FunctionName, PROJECT_ROOT } from '../../infra/bundling.ts';
+
+export async function bundleFunction(
+  name: FunctionName,
+  outdir: string,
+): Promise<{ file: string; metafile: Metafile }> {
+  const file = join(outdir, BUNDLING.outputFile);
+  const result = await build({
+    entryPoints: [entryOf(name)],
+    bundle: true,
+    outfile: file,
+    platform: BUNDLING.platform,
+    target: BUNDLING.target,
+    format: BUNDLING.format,
+    minify: BUNDLING.minify,
+    sourcemap: BUNDLING.sourceMap,
+    sourcesContent: BUNDLING.sourcesContent,
+    mainFields: [...BUNDLING.mainFields],
+    external: [...BUNDLING.externalModules],
+    banner: { js: BUNDLING.banner },
+    metafile: true,
+    logLevel: 'warning',
+    absWorkingDir: PROJECT_ROOT,
+  });
+  return { file, metafile: result.metafile };
+}
