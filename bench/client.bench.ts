@@ -24,7 +24,7 @@ const READER_TIMEOUT_MS = 120_000;
 const BENCH_DEADLINE = Date.now() + 15 * 60_000;
 
 const LABELS: Readonly<Record<ReaderMode, string>> = {
-  pooled: 'pooled client, 16 in flight (as the usage sweep)',
+  pooled: 'pooled client, 32 in flight (as the usage sweep)',
   'pooled-serial': 'pooled client, one at a time',
   'per-connection': 'one request per new connection, one at a time (vendor scripts)',
 };
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   const lines = [
     '## Statistics objects: pooled client vs one connection per request',
     '',
-    `Each run lists ${fmt(OBJECTS)} statistics objects (${ITEMS} items each, seeded by \`emulator/main.ts --usage-objects ${OBJECTS} --usage-items ${ITEMS}\`) in pages of 500 and reads every one with \`GET ?ostor-usage&obj=\`, signed with Signature V2 and parsed by the same zod schema, against one gateway emulator process on 127.0.0.1 that waits \`--latency-ms\` before every answer (2 ms models a LAN round trip; in this run it added ${fmt(addedMs, 1)} ms per request, measured one at a time against the 0 ms emulator, because Node timers run on a 1 ms clock). The pooled client is \`OstorClient\` with its defaults (undici Pool, 16 keep-alive connections), driven 16 reads at a time as the usage sweep drives it, and also one read at a time to separate keep-alive from concurrency; the vendor scripts' way opens a new TCP connection for every request (a fresh undici \`Client\`, closed after the answer) and sends one request at a time. Every run is its own Node 24 process (a ${WARMUP}-object warm-up first, not timed), so client CPU (\`process.cpuUsage\`, user + system, per object) and peak RSS (\`maxRSS\` of that process; in brackets its RSS just before the timed part) belong to one strategy; gateway CPU is the emulator process's from \`/proc\`. ${ROUNDS} rounds with the strategies interleaved in rotating order; medians, with the range of objects/s. The 0 ms rows are secondary: on bare loopback, with the client and the emulator sharing 2 cores, they measure CPU contention between the two processes, not the network.`,
+    `Each run lists ${fmt(OBJECTS)} statistics objects (${ITEMS} items each, seeded by \`emulator/main.ts --usage-objects ${OBJECTS} --usage-items ${ITEMS}\`) in pages of 500 and reads every one with \`GET ?ostor-usage&obj=\`, signed with Signature V2 and parsed by the same zod schema, against one gateway emulator process on 127.0.0.1 that waits \`--latency-ms\` before every answer (2 ms models a LAN round trip; in this run it added ${fmt(addedMs, 1)} ms per request, measured one at a time against the 0 ms emulator, because Node timers run on a 1 ms clock). The pooled client is \`OstorClient\` with its defaults (undici Pool, 32 keep-alive connections), driven 32 reads at a time as the usage sweep drives it, and also one read at a time to separate keep-alive from concurrency; the vendor scripts' way opens a new TCP connection for every request (a fresh undici \`Client\`, closed after the answer) and sends one request at a time. Every run is its own Node 24 process (a ${WARMUP}-object warm-up first, not timed), so client CPU (\`process.cpuUsage\`, user + system, per object) and peak RSS (\`maxRSS\` of that process; in brackets its RSS just before the timed part) belong to one strategy; gateway CPU is the emulator process's from \`/proc\`. ${ROUNDS} rounds with the strategies interleaved in rotating order; medians, with the range of objects/s. The 0 ms rows are secondary: on bare loopback, with the client and the emulator sharing 2 cores, they measure CPU contention between the two processes, not the network.`,
     '',
     '| gateway latency | strategy | objects/s | range | vs vendor way | client CPU/object | gateway CPU/object | peak RSS (before) |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
   }
   lines.push(
     '',
-    `With a 2 ms round trip the pooled client reads statistics objects **${fmt(ratio, 1)}× as fast** as one request per new connection (keep-alive alone, one read at a time, gives ${fmt(serialRatio, 2)}×; the rest comes from 16 reads in flight); on bare loopback the ratio is ${fmt(bareRatio, 1)}×.`,
+    `With a 2 ms round trip the pooled client reads statistics objects **${fmt(ratio, 1)}× as fast** as one request per new connection (keep-alive alone, one read at a time, gives ${fmt(serialRatio, 2)}×; the rest comes from 32 reads in flight); on bare loopback the ratio is ${fmt(bareRatio, 1)}×.`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
   if (!(ratio > 1)) {

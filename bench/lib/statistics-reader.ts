@@ -3,7 +3,7 @@
 // one, then print one JSON line (ReaderResult). Configured by environment variables (READER_*).
 //
 // Strategies:
-//   pooled          OstorClient with its defaults (undici Pool, 16 keep-alive connections), 16
+//   pooled          OstorClient with its defaults (undici Pool, 32 keep-alive connections), 32
 //                   reads in flight as the usage sweep does (shared/usage/sweep.ts);
 //   pooled-serial   the same client, one read at a time: keep-alive without concurrency;
 //   per-connection  the vendor scripts' way: one request per new TCP connection, one at a time
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
   const objects = Number(env('READER_OBJECTS'));
   const warmup = Number(env('READER_WARMUP'));
   const deadline = Date.now() + Number(env('READER_TIMEOUT_MS'));
-  const concurrency = mode === 'pooled' ? 16 : 1;
+  const concurrency = mode === 'pooled' ? 32 : 1;
   const source =
     mode === 'per-connection'
       ? perConnectionSource(endpoint, credentials)
