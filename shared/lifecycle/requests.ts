@@ -28,36 +28,39 @@ const nonNegative = (what: string) =>
 
 const opsLimit = nonNegative('operations per second').nullable().optional();
 
-const PlanSchema = z.strictObject({
-  quotaGb: z
-    .number({ message: 'must be a whole number of GB' })
-    .int({ message: 'must be a whole number of GB' })
-    .nonnegative({ message: 'must not be negative' })
-    .max(Number.MAX_SAFE_INTEGER)
-    .nullable()
-    .optional(),
-  limits: z
-    .strictObject({
-      ops: z
-        .strictObject({
-          default: opsLimit,
-          get: opsLimit,
-          put: opsLimit,
-          list: opsLimit,
-          delete: opsLimit,
-        })
-        .nullable()
-        .optional(),
-      bandwidth: z
-        .strictObject({
-          out: nonNegative('KB/s').int({ message: 'must be a whole number of KB/s' }).nullable().optional(),
-        })
-        .nullable()
-        .optional(),
-    })
-    .nullable()
-    .optional(),
-});
+// Only provision reads a plan: built on its first parse rather than in every function's cold start.
+const PlanSchema = z.lazy(() =>
+  z.strictObject({
+    quotaGb: z
+      .number({ message: 'must be a whole number of GB' })
+      .int({ message: 'must be a whole number of GB' })
+      .nonnegative({ message: 'must not be negative' })
+      .max(Number.MAX_SAFE_INTEGER)
+      .nullable()
+      .optional(),
+    limits: z
+      .strictObject({
+        ops: z
+          .strictObject({
+            default: opsLimit,
+            get: opsLimit,
+            put: opsLimit,
+            list: opsLimit,
+            delete: opsLimit,
+          })
+          .nullable()
+          .optional(),
+        bandwidth: z
+          .strictObject({
+            out: nonNegative('KB/s').int({ message: 'must be a whole number of KB/s' }).nullable().optional(),
+          })
+          .nullable()
+          .optional(),
+      })
+      .nullable()
+      .optional(),
+  }),
+);
 
 export const ProvisionData = z.strictObject({ email, plan: PlanSchema.optional() });
 export const UserStateData = z.strictObject({ email });

@@ -5,6 +5,9 @@ import { createHash } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
 import * as z from 'zod';
 
+// The XML schemas below are `z.lazy`, like the gateway's JSON ones (see schemas.ts): only
+// terminate reads XML, so the other functions do not build them at cold start.
+
 /** DeleteObjects takes at most this many keys per request. */
 export const MAX_DELETE_KEYS = 1000;
 
@@ -50,104 +53,121 @@ export function decodeXmlText(value: string): string {
   );
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  // Keys like `0001` or `true` must stay text; whitespace in a key is part of it.
-  parseTagValue: false,
-  trimValues: false,
-  processEntities: false,
-  isArray: (name) =>
-    name === 'Contents' || name === 'Deleted' || name === 'Error' || name === 'CommonPrefixes',
-});
+// Built on the first parse: only termination's plain-S3 calls read XML, so the other functions'
+// cold starts skip it.
+let parser: XMLParser | undefined;
+const newParser = () =>
+  new XMLParser({
+    ignoreAttributes: true,
+    // Keys like `0001` or `true` must stay text; whitespace in a key is part of it.
+    parseTagValue: false,
+    trimValues: false,
+    processEntities: false,
+    isArray: (name) =>
+      name === 'Contents' || name === 'Deleted' || name === 'Error' || name === 'CommonPrefixes',
+  });
 
 /** Parses XML; throws on text that is not XML. */
 export function parseXml(text: string): unknown {
+  parser ??= newParser();
   return parser.parse(text, true);
 }
 
-const xmlText = z.union([z.string(), z.number()]).transform((value) => decodeXmlText(String(value)));
-const xmlCount = z
-  .string()
-  .trim()
-  .regex(/^\d+$/)
-  .transform(Number)
-  .pipe(z.number().refine(Number.isSafeInteger, 'must be a safe integer'));
-const xmlBool = z
-  .string()
-  .trim()
-  .transform((value) => value.toLowerCase())
-  .pipe(z.enum(['true', 'false']))
-  .transform((value) => value === 'true');
+const xmlText = z.lazy(() =>
+  z.union([z.string(), z.number()]).transform((value) => decodeXmlText(String(value))),
+);
+const xmlCount = z.lazy(() =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/)
+    .transform(Number)
+    .pipe(z.number().refine(Number.isSafeInteger, 'must be a safe integer')),
+);
+const xmlBool = z.lazy(() =>
+  z
+    .string()
+    .trim()
+    .transform((value) => value.toLowerCase())
+    .pipe(z.enum(['true', 'false']))
+    .transform((value) => value === 'true'),
+);
 
-const ObjectSchema = z
-  .object({
-    Key: xmlText,
-    Size: xmlCount.optional(),
-    LastModified: z.string().trim().optional(),
-    ETag: xmlText.optional(),
-  })
-  .transform((o) => ({
-    key: o.Key,
-    size: o.Size ?? 0,
-    ...(o.LastModified === undefined ? {} : { lastModified: o.LastModified }),
-    ...(o.ETag === undefined ? {} : { etag: o.ETag }),
-  }));
+const ObjectSchema = z.lazy(() =>
+  z
+    .object({
+      Key: xmlText,
+      Size: xmlCount.optional(),
+      LastModified: z.string().trim().optional(),
+      ETag: xmlText.optional(),
+    })
+    .transform((o) => ({
+      key: o.Key,
+      size: o.Size ?? 0,
+      ...(o.LastModified === undefined ? {} : { lastModified: o.LastModified }),
+      ...(o.ETag === undefined ? {} : { etag: o.ETag }),
+    })),
+);
 
 export type ObjectSummary = Readonly<z.output<typeof ObjectSchema>>;
 
-export const ListObjectsV2Schema = z
-  .object({
-    ListBucketResult: z.object({
-      Name: xmlText.optional(),
-      KeyCount: xmlCount.optional(),
-      IsTruncated: xmlBool.optional(),
-      NextContinuationToken: xmlText.optional(),
-      EncodingType: z.string().trim().optional(),
-      Contents: z.array(ObjectSchema).optional(),
-      CommonPrefixes: z.array(z.object({ Prefix: xmlText })).optional(),
+export const ListObjectsV2Schema = z.lazy(() =>
+  z
+    .object({
+      ListBucketResult: z.object({
+        Name: xmlText.optional(),
+        KeyCount: xmlCount.optional(),
+        IsTruncated: xmlBool.optional(),
+        NextContinuationToken: xmlText.optional(),
+        EncodingType: z.string().trim().optional(),
+        Contents: z.array(ObjectSchema).optional(),
+        CommonPrefixes: z.array(z.object({ Prefix: xmlText })).optional(),
+      }),
+    })
+    .transform(({ ListBucketResult: r }) => {
+      // With `encoding-type=url` S3 percent-encodes keys (so any character survives XML); only a
+      // gateway that says it did so is decoded.
+      const url = r.EncodingType?.toLowerCase() === 'url';
+      const decode = (value: string) => (url ? decodeURIComponent(value) : value);
+      const objects = (r.Contents ?? []).map((o) => ({ ...o, key: decode(o.key) }));
+      const prefixes = (r.CommonPrefixes ?? []).map((p) => decode(p.Prefix));
+      const truncated = r.IsTruncated ?? false;
+      return {
+        objects,
+        commonPrefixes: prefixes,
+        keyCount: r.KeyCount ?? objects.length + prefixes.length,
+        isTruncated: truncated,
+        ...(truncated && r.NextContinuationToken !== undefined
+          ? { nextContinuationToken: r.NextContinuationToken }
+          : {}),
+      };
     }),
-  })
-  .transform(({ ListBucketResult: r }) => {
-    // With `encoding-type=url` S3 percent-encodes keys (so any character survives XML); only a
-    // gateway that says it did so is decoded.
-    const url = r.EncodingType?.toLowerCase() === 'url';
-    const decode = (value: string) => (url ? decodeURIComponent(value) : value);
-    const objects = (r.Contents ?? []).map((o) => ({ ...o, key: decode(o.key) }));
-    const prefixes = (r.CommonPrefixes ?? []).map((p) => decode(p.Prefix));
-    const truncated = r.IsTruncated ?? false;
-    return {
-      objects,
-      commonPrefixes: prefixes,
-      keyCount: r.KeyCount ?? objects.length + prefixes.length,
-      isTruncated: truncated,
-      ...(truncated && r.NextContinuationToken !== undefined
-        ? { nextContinuationToken: r.NextContinuationToken }
-        : {}),
-    };
-  });
+);
 
 export type ObjectListing = Readonly<z.output<typeof ListObjectsV2Schema>>;
 
-export const DeleteResultSchema = z
-  .object({
-    DeleteResult: z.union([
-      z.object({
-        Deleted: z.array(z.object({ Key: xmlText })).optional(),
-        Error: z
-          .array(z.object({ Key: xmlText, Code: xmlText.optional(), Message: xmlText.optional() }))
-          .optional(),
-      }),
-      // `<DeleteResult/>` and `<DeleteResult></DeleteResult>` parse as an empty string.
-      z.literal('').transform(() => ({ Deleted: undefined, Error: undefined })),
-    ]),
-  })
-  .transform(({ DeleteResult: r }) => ({
-    deleted: (r.Deleted ?? []).map((d) => d.Key),
-    errors: (r.Error ?? []).map((e) => ({
-      key: e.Key,
-      code: e.Code ?? 'InternalError',
-      ...(e.Message === undefined ? {} : { message: e.Message }),
+export const DeleteResultSchema = z.lazy(() =>
+  z
+    .object({
+      DeleteResult: z.union([
+        z.object({
+          Deleted: z.array(z.object({ Key: xmlText })).optional(),
+          Error: z
+            .array(z.object({ Key: xmlText, Code: xmlText.optional(), Message: xmlText.optional() }))
+            .optional(),
+        }),
+        // `<DeleteResult/>` and `<DeleteResult></DeleteResult>` parse as an empty string.
+        z.literal('').transform(() => ({ Deleted: undefined, Error: undefined })),
+      ]),
+    })
+    .transform(({ DeleteResult: r }) => ({
+      deleted: (r.Deleted ?? []).map((d) => d.Key),
+      errors: (r.Error ?? []).map((e) => ({
+        key: e.Key,
+        code: e.Code ?? 'InternalError',
+        ...(e.Message === undefined ? {} : { message: e.Message }),
+      })),
     })),
-  }));
+);
 
 export type DeleteObjectsResult = Readonly<z.output<typeof DeleteResultSchema>>;
