@@ -2,17 +2,11 @@
 // `bench/bundles.bench.ts` hands the same ones to esbuild, so the measured bundles are the deployed ones.
 // No aws-cdk-lib import here: the benchmark loads this module without the CDK.
 import { fileURLToPath } from 'node:url';
+import { EVENT_TYPES, type EventType } from '../shared/lifecycle/event-types.ts';
 
 /** The six functions, by the folder name under `functions/` (also their route and envelope type). */
-export const FUNCTION_NAMES = [
-  'provision',
-  'suspend',
-  'resume',
-  'terminate',
-  'rotate-key',
-  'collect-usage',
-] as const;
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
+export const FUNCTION_NAMES = EVENT_TYPES;
+export type FunctionName = EventType;
 
 /** The five the billing system calls over a Function URL; collect-usage runs on a schedule. */
 export const WEBHOOK_FUNCTIONS = [

@@ -1,5 +1,5 @@
 // The functions the local server and `npm run invoke` can call, by route name: one per event type.
-import { EVENT_TYPES, type EventType } from '../shared/lifecycle/requests.ts';
+import { EVENT_TYPES, type EventType } from '../shared/lifecycle/event-types.ts';
 import type { LambdaHandler } from '../shared/runtime/lifecycle-handler.ts';
 
 export const FUNCTION_NAMES = EVENT_TYPES;

@@ -5,15 +5,7 @@ import * as z from 'zod';
 import { InvalidInputError } from '../errors.ts';
 import { emailProblem } from '../ostor/validate.ts';
 
-export const EVENT_TYPES = [
-  'provision',
-  'suspend',
-  'resume',
-  'terminate',
-  'rotate-key',
-  'collect-usage',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+export { EVENT_TYPES, type EventType } from './event-types.ts';
 
 const email = z.string({ message: 'must be a string' }).superRefine((value, ctx) => {
   const problem = emailProblem(value);
