@@ -1,5 +1,6 @@
-// provision against the emulator with the real client: racing deliveries for one email converge
-// on one user.
+// provision against the emulator with the real client: a duplicate made for the same email while
+// we create is reconciled (our own racing deliveries are serialised by the customer lock, tested
+// in customer-lock.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../../emulator/gateway.ts';
 import { startEmulator } from '../../../emulator/gateway.ts';
@@ -21,24 +22,40 @@ afterAll(async () => {
 });
 
 describe('provision', () => {
-  it.each([2, 3, 5])(
-    '%i concurrent deliveries for one new email leave one user, and all answer it',
-    async (racers) => {
-      // Prepare
-      const email = `race${racers}.${Date.now()}@example.com`;
-      // Act
-      const results = await Promise.all(Array.from({ length: racers }, () => provision(client, { email })));
-      // Assess
-      const users = emulator.state.usersWithEmail(email);
-      expect(users).toHaveLength(1);
-      const survivor = users[0];
-      for (const result of results) {
-        expect(result.userId).toBe(survivor?.id);
-        expect(result.accessKeys.map((k) => k.accessKeyId)).toEqual(survivor?.keys.map((k) => k.accessKeyId));
-      }
-      expect(results.filter((r) => r.created)).toHaveLength(1);
-    },
-  );
+  it('a user made for the same email while we create is reconciled by the smallest-id rule', async () => {
+    // Prepare: someone (a console, another integration) creates the same email while we do.
+    const email = `elsewhere.${Date.now()}@example.com`;
+    let theirs = '';
+    let ours = '';
+    const racing = new Proxy(client, {
+      get(target, property) {
+        if (property === 'createUser') {
+          return async (value: string) => {
+            theirs = emulator.state.createUser(value).id;
+            const created = await target.createUser(value);
+            ours = created.userId;
+            return created;
+          };
+        }
+        const member = Reflect.get(target, property) as unknown;
+        return typeof member === 'function' ? member.bind(target) : member;
+      },
+    });
+    // Act
+    const result = await provision(racing, { email });
+    // Assess: every creator keeps the smallest id; a creator whose user lost deletes it and adopts
+    // the survivor; nobody deletes a user it did not make.
+    const survivor = [theirs, ours].sort()[0];
+    const remaining = emulator.state.usersWithEmail(email).map((user) => user.id);
+    expect(result.userId).toBe(survivor);
+    if (survivor === theirs) {
+      expect(remaining).toEqual([theirs]);
+      expect(result.created).toBe(false);
+    } else {
+      expect(remaining.sort()).toEqual([ours, theirs].sort());
+      expect(result.created).toBe(true);
+    }
+  });
 
   it('adopts an existing user without keys and gives it one', async () => {
     // Prepare
