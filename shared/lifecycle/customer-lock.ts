@@ -39,6 +39,8 @@ export async function withCustomerLock<T>(
   try {
     return await work();
   } finally {
-    await locks.release(name, owner);
+    // A release that fails must not turn a finished change into an error (the billing system
+    // would then repeat it); the lock's own time limit frees it.
+    await locks.release(name, owner).catch(() => undefined);
   }
 }

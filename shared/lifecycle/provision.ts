@@ -55,7 +55,7 @@ async function provisionUnlocked(
   if (existing === undefined) {
     // Never retried by the client: a lost answer surfaces as an error, and the billing system's
     // retry then finds and adopts the user instead of creating a second one.
-    const fresh = await gateway.createUser(request.email);
+    const fresh = await createOrRecover(gateway, request.email, events);
     const winner = await settleDuplicates(gateway, request.email, fresh.userId, events);
     if (winner === undefined) {
       userId = fresh.userId;
@@ -81,9 +81,10 @@ async function provisionUnlocked(
 
 /**
  * The customer lock keeps our own deliveries from racing, but a user created for the same email
- * at the same moment by someone else (a console, another integration) can still make two. Every
- * creator then agrees on one survivor — the smallest user id — and deletes the user it just made,
- * which owns nothing yet. Returns the survivor when it is not ours.
+ * at the same moment by someone else (a console, another integration) can still make two. The one
+ * to keep is the one every other function reaches by this email — whatever the gateway answers
+ * for it — so suspend, rotate-key and terminate act on the user whose keys we hand out. If that is
+ * not ours, ours (which owns nothing yet) is deleted. Returns the survivor when it is not ours.
  */
 async function settleDuplicates(
   gateway: Gateway,
@@ -92,17 +93,37 @@ async function settleDuplicates(
   events: LifecycleEvents,
 ): Promise<{ userId: string; accessKeys: readonly AccessKey[] } | undefined> {
   const same = await gateway.findUsersByEmail(email);
-  const survivor = same.map((user) => user.userId).sort()[0];
-  if (survivor === undefined || survivor === ours) return undefined;
-  events.warn('concurrent provision created a duplicate user; keeping the first', {
-    survivor,
+  if (same.length <= 1) return undefined;
+  const canonical = await gateway.getUser({ email });
+  if (canonical.userId === ours) return undefined;
+  events.warn('another user with this email appeared while creating; keeping it', {
+    survivor: canonical.userId,
     duplicate: ours,
   });
   await gateway.deleteUser({ userId: ours });
-  const user = await gateway.getUser({ userId: survivor });
-  return { userId: user.userId, accessKeys: user.accessKeys };
+  return { userId: canonical.userId, accessKeys: canonical.accessKeys };
 }
 
+/**
+ * Create is never repeated blindly, but its answer can be lost after the gateway made the user.
+ * Holding the customer lock, having looked first, a user with the email found now is the one this
+ * call made: adopt it instead of answering an error.
+ */
+async function createOrRecover(
+  gateway: Gateway,
+  email: string,
+  events: LifecycleEvents,
+): Promise<{ userId: string; accessKeys: readonly AccessKey[] }> {
+  try {
+    return await gateway.createUser(email);
+  } catch (error) {
+    if ((error as { outcomeUnknown?: unknown }).outcomeUnknown !== true) throw error;
+    const made = await gateway.findUser({ email });
+    if (made === undefined) throw error;
+    events.warn('created user recovered after a lost answer', { userId: made.userId });
+    return { userId: made.userId, accessKeys: made.accessKeys };
+  }
+}
 /** Absent leaves a setting as it is; `null` removes it (a single limit `null` is 0 = unlimited). */
 export async function applyPlan(gateway: Gateway, user: UserRef, plan: Plan): Promise<void> {
   if (plan.quotaGb === null) await gateway.deleteQuota(user);

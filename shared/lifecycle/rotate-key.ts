@@ -54,7 +54,7 @@ async function rotateUnlocked(
     revoked.push(oldest);
     remaining = remaining.slice(1);
   }
-  const fresh = await gateway.generateKey(ref);
+  const fresh = await generateOrRecover(gateway, ref, remaining, events);
   events.info('access key generated', { userId: user.userId, accessKeyId: fresh.accessKeyId });
 
   if (request.keepPrevious !== true) {
@@ -70,4 +70,32 @@ async function rotateUnlocked(
     secretAccessKey: fresh.secretAccessKey,
     revokedAccessKeyIds: revoked,
   };
+}
+
+/**
+ * genKey is never repeated blindly, but its answer can be lost after the gateway made the key.
+ * Then the key is there to be found: the only one that was not there before (the gateway answers
+ * secrets on every read). Adopting it keeps the run whole — otherwise the next rotation would see
+ * an orphan key the customer never received and, with keepPrevious, might keep it instead of the
+ * customer's own.
+ */
+async function generateOrRecover(
+  gateway: Gateway,
+  ref: { userId: string },
+  before: readonly string[],
+  events: LifecycleEvents,
+): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+  try {
+    return await gateway.generateKey(ref);
+  } catch (error) {
+    if ((error as { outcomeUnknown?: unknown }).outcomeUnknown !== true) throw error;
+    const after = await gateway.getUser(ref);
+    const made = after.accessKeys.filter((key) => !before.includes(key.accessKeyId));
+    if (made.length !== 1 || made[0] === undefined) throw error;
+    events.warn('generated key recovered after a lost answer', {
+      userId: ref.userId,
+      accessKeyId: made[0].accessKeyId,
+    });
+    return made[0];
+  }
 }

@@ -17,6 +17,7 @@ export interface TerminateResult {
 type Gateway = Pick<
   OstorClient,
   | 'findUser'
+  | 'disableUser'
   | 'listUserBuckets'
   | 'isBucketEmpty'
   | 'listObjects'
@@ -59,6 +60,10 @@ export async function terminate(
       );
     }
   } else {
+    // Lock the customer out first: a still-active customer writing while we purge could keep a
+    // bucket from ever emptying, and a purge that fails half-way must not leave an enabled user
+    // with half its data.
+    if (buckets.length > 0) await gateway.disableUser(ref);
     await forEachLimited(buckets, options.concurrency ?? 4, async (name) => {
       const removed = await emptyBucket(gateway, name);
       if (removed > 0) events.info('bucket emptied', { bucket: name, objects: removed });

@@ -166,9 +166,16 @@ export class GatewayUnavailableError extends GatewayError {
 
 /** Connecting, waiting for the headers or reading the body took too long. */
 export class GatewayTimeoutError extends GatewayError {
-  readonly phase: 'connect' | 'headers' | 'body';
-  constructor(phase: 'connect' | 'headers' | 'body', context: GatewayErrorContext) {
-    super('gateway_timeout', `the gateway timed out (${phase})`, context);
+  /** `deadline`: the invocation's own time ran out before the gateway finished. */
+  readonly phase: 'connect' | 'headers' | 'body' | 'deadline';
+  constructor(phase: 'connect' | 'headers' | 'body' | 'deadline', context: GatewayErrorContext) {
+    super(
+      'gateway_timeout',
+      phase === 'deadline'
+        ? 'the gateway did not finish within the time this call has'
+        : `the gateway timed out (${phase})`,
+      context,
+    );
     this.phase = phase;
   }
 }

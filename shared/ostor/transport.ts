@@ -4,6 +4,7 @@
 // gateway's message but never a signature, an Authorization header or a secret.
 import { setTimeout as delay } from 'node:timers/promises';
 import { checkGatewayUrl } from '../config.ts';
+import { timeLeft } from '../deadline.ts';
 import { ConfigurationError, InvalidInputError } from '../errors.ts';
 import { Pool } from '../http/pool.ts';
 import type { Credentials } from '../signing/sigv2.ts';
@@ -201,6 +202,8 @@ export class GatewayTransport {
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
   readonly #now: () => Date;
+  readonly #headersTimeoutMs: number;
+  readonly #bodyTimeoutMs: number;
 
   constructor(options: TransportOptions) {
     this.endpoint = parseEndpoint(options.endpoint, options.allowInsecureHttp === true);
@@ -229,12 +232,14 @@ export class GatewayTransport {
     this.#random = retry.random ?? Math.random;
     this.#now = options.now ?? (() => new Date());
     const timeouts = options.timeouts ?? {};
+    this.#headersTimeoutMs = positiveInteger(timeouts.headersMs, DEFAULTS.headersMs, 'timeouts.headersMs');
+    this.#bodyTimeoutMs = positiveInteger(timeouts.bodyMs, DEFAULTS.bodyMs, 'timeouts.bodyMs');
     this.#pool = new Pool(this.endpoint.origin, {
       connections: positiveInteger(options.connections, DEFAULTS.connections, 'connections'),
       pipelining: 1,
       connectTimeout: positiveInteger(timeouts.connectMs, DEFAULTS.connectMs, 'timeouts.connectMs'),
-      headersTimeout: positiveInteger(timeouts.headersMs, DEFAULTS.headersMs, 'timeouts.headersMs'),
-      bodyTimeout: positiveInteger(timeouts.bodyMs, DEFAULTS.bodyMs, 'timeouts.bodyMs'),
+      headersTimeout: this.#headersTimeoutMs,
+      bodyTimeout: this.#bodyTimeoutMs,
       keepAliveTimeout: positiveInteger(timeouts.keepAliveMs, DEFAULTS.keepAliveMs, 'timeouts.keepAliveMs'),
       maxResponseSize: positiveInteger(
         options.maxResponseBytes,
@@ -258,7 +263,17 @@ export class GatewayTransport {
     let failures = 0;
     for (;;) {
       attempts += 1;
-      const attempt = await this.#attempt(request, credentials, attempts, mayHaveApplied);
+      const left = timeLeft();
+      if (left !== undefined && left < MIN_ATTEMPT_MS) {
+        // The invocation is about to run out: answer now, honestly, rather than be cut off.
+        const context = {
+          operation: request.operation,
+          attempts,
+          ...(mayHaveApplied ? { outcomeUnknown: true } : {}),
+        };
+        throw new GatewayTimeoutError('deadline', context);
+      }
+      const attempt = await this.#attempt(request, credentials, attempts, mayHaveApplied, left);
       if (attempt.response !== undefined) return attempt.response;
       const failure = attempt.failure as AnyGatewayError;
       if (
@@ -274,14 +289,25 @@ export class GatewayTransport {
       }
       mayHaveApplied ||= attempt.maybeApplied;
       failures += 1;
-      if (!attempt.retryable || failures >= maxAttempts) {
+      // A call that is not safe to repeat may still be repeated when the failed attempt provably
+      // never reached the gateway (connection refused, name not resolved, connect timeout).
+      const limit = request.idempotent || !mayHaveApplied ? this.#retries + 1 : maxAttempts;
+      if (!attempt.retryable || failures >= limit) {
         if (!request.idempotent && mayHaveApplied && !failure.outcomeUnknown) {
           throw this.#withUnknownOutcome(failure, attempts);
         }
         throw failure;
       }
       const ceiling = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (failures - 1));
-      await this.#sleep(Math.floor(this.#random() * ceiling));
+      const pause = Math.floor(this.#random() * ceiling);
+      const remaining = timeLeft();
+      if (remaining !== undefined && remaining - pause < MIN_ATTEMPT_MS) {
+        if (!request.idempotent && mayHaveApplied && !failure.outcomeUnknown) {
+          throw this.#withUnknownOutcome(failure, attempts);
+        }
+        throw failure;
+      }
+      await this.#sleep(pause);
     }
   }
 
@@ -294,6 +320,7 @@ export class GatewayTransport {
     credentials: Credentials,
     attempts: number,
     earlierMayHaveApplied: boolean,
+    timeLeftMs: number | undefined,
   ): Promise<Attempt> {
     const path = request.path ?? '/';
     const query = encodeQuery(request.params);
@@ -304,11 +331,20 @@ export class GatewayTransport {
     let responseHeaders: Record<string, string | string[] | undefined>;
     let body: string;
     try {
+      // Within an invocation's deadline, no attempt may wait longer than the time that is left.
+      const cap =
+        timeLeftMs === undefined
+          ? {}
+          : {
+              headersTimeout: Math.max(1, Math.min(this.#headersTimeoutMs, Math.floor(timeLeftMs))),
+              bodyTimeout: Math.max(1, Math.min(this.#bodyTimeoutMs, Math.floor(timeLeftMs))),
+            };
       const response = await this.#pool.request({
         method: request.method,
         path: query === '' ? path : `${path}?${query}`,
         headers,
         ...(request.body === undefined ? {} : { body: request.body }),
+        ...cap,
       });
       status = response.statusCode;
       responseHeaders = response.headers;
@@ -406,6 +442,9 @@ export class GatewayTransport {
     return failure;
   }
 }
+
+/** Below this much time left, an attempt is not started: it could not finish and be answered. */
+const MIN_ATTEMPT_MS = 250;
 
 /** 4xx: the gateway refused, so nothing was applied and repeating would not help. */
 const refused = { maybeApplied: false, retryable: false } as const;

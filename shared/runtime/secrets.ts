@@ -9,6 +9,29 @@ import { parseWebhookSecrets } from '../signing/index.ts';
 /** How long a fetched secret is trusted before Secrets Manager is asked again. */
 export const SECRET_MAX_AGE_SECONDS = 300;
 
+/**
+ * Forced refetches (after a signature matched no cached secret, or the gateway refused the cached
+ * key) happen at most this often: the Function URLs are public, and unsigned junk must not be able
+ * to drive Secrets Manager calls (cost, throttling of real deliveries).
+ */
+export const REFRESH_INTERVAL_MS = 30_000;
+
+function rateLimited<T>(
+  get: () => Promise<T>,
+  refresh: () => Promise<T>,
+): { get(): Promise<T>; refresh(): Promise<T> } {
+  let last = Number.NEGATIVE_INFINITY;
+  return {
+    get,
+    refresh: () => {
+      const now = Date.now();
+      if (now - last < REFRESH_INTERVAL_MS) return get();
+      last = now;
+      return refresh();
+    },
+  };
+}
+
 export interface CredentialsProvider {
   get(): Promise<Credentials>;
   /** Fetches again, bypassing the cache: called once after the gateway refuses the cached key. */
@@ -29,7 +52,10 @@ export function secretsManagerCredentials(secretId: string): CredentialsProvider
     const raw = await getSecret(secretId, { maxAge: SECRET_MAX_AGE_SECONDS, forceFetch });
     return parseCredentialsSecret(raw, 'OSTOR_CREDENTIALS_SECRET_ID');
   };
-  return { get: () => fetch(false), refresh: () => fetch(true) };
+  return rateLimited(
+    () => fetch(false),
+    () => fetch(true),
+  );
 }
 
 export function parseCredentialsSecret(raw: unknown, variable: string): Credentials {
@@ -71,5 +97,8 @@ export function webhookSecrets(source: {
       throw new ConfigurationError(`${source.variable}_ID`, 'the secret must be a string');
     return parseWebhookSecrets(raw, `${source.variable}_ID`);
   };
-  return { get: () => fetch(false), refresh: () => fetch(true) };
+  return rateLimited(
+    () => fetch(false),
+    () => fetch(true),
+  );
 }

@@ -277,3 +277,30 @@ describe('deployed stores: DynamoDB (dynalite) for idempotency and event order',
     expect(user?.state).toBe('enabled');
   });
 });
+
+describe('the invocation deadline', () => {
+  it('answers 504 before the function would be cut off when the gateway hangs', async () => {
+    // Prepare: 3.5 s left in the invocation, and a gateway that never answers.
+    useRuntime();
+    emulator.faults.inject({
+      match: { service: 'ostor-users' },
+      times: Number.POSITIVE_INFINITY,
+      fault: { kind: 'hang' },
+    });
+    const context = { ...localContext('provision'), getRemainingTimeInMillis: () => deadline - Date.now() };
+    const deadline = Date.now() + 3_500;
+    const body = JSON.stringify(envelope('provision', { email: unique('hung') }));
+    // Act
+    const started = Date.now();
+    const response = (await provision(functionUrlEvent('/', body), context)) as {
+      statusCode: number;
+      body: string;
+    };
+    const took = Date.now() - started;
+    emulator.faults.clear();
+    // Assess
+    expect(response.statusCode).toBe(504);
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'gateway_timeout' } });
+    expect(took).toBeLessThan(3_500);
+  });
+});

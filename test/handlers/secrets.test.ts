@@ -199,4 +199,40 @@ describe('webhook secrets from WEBHOOK_SECRET_ID', () => {
     expect(forged.statusCode).toBe(401);
     expect(emulator.state.usersWithEmail(`f${serial}@example.com`)).toHaveLength(0);
   });
+
+  it('a flood of forged signatures makes at most one forced refetch', async () => {
+    // Prepare
+    const system = emulator.createSystemUser(`system${++serial}@secrets.test`);
+    const webhookId = `webhook-${serial}`;
+    serveSecrets(new Map([[webhookId, generateWebhookSecret()]]));
+    setRuntime(
+      createRuntime(
+        loadConfig({
+          OSTOR_GATEWAY_URL: emulator.url,
+          OSTOR_ACCESS_KEY_ID: system.accessKeyId,
+          OSTOR_SECRET_ACCESS_KEY: system.secretAccessKey,
+          WEBHOOK_SECRET_ID: webhookId,
+          DATA_DIR: dataDir,
+        }),
+      ),
+    );
+    const forged = () =>
+      signedEvent(
+        generateWebhookSecret(),
+        JSON.stringify({
+          type: 'provision',
+          timestamp: new Date().toISOString(),
+          data: { email: 'x@example.com' },
+        }),
+      );
+    // Act
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      statuses.push(((await provision(forged(), localContext('p'))) as { statusCode: number }).statusCode);
+    }
+    // Assess: one fetch to fill the cache, one forced refetch, then the cache answers.
+    expect(new Set(statuses)).toEqual(new Set([401]));
+    const fetches = secretsManager.commandCalls(GetSecretValueCommand, { SecretId: webhookId }).length;
+    expect(fetches).toBeLessThanOrEqual(2);
+  });
 });

@@ -22,8 +22,8 @@ afterAll(async () => {
 });
 
 describe('provision', () => {
-  it('a user made for the same email while we create is reconciled by the smallest-id rule', async () => {
-    // Prepare: someone (a console, another integration) creates the same email while we do.
+  it('a user made for the same email while we create wins if lookups by email reach it', async () => {
+    // Prepare: someone (a console, another integration) creates the same email just before us.
     const email = `elsewhere.${Date.now()}@example.com`;
     let theirs = '';
     let ours = '';
@@ -43,18 +43,28 @@ describe('provision', () => {
     });
     // Act
     const result = await provision(racing, { email });
-    // Assess: every creator keeps the smallest id; a creator whose user lost deletes it and adopts
-    // the survivor; nobody deletes a user it did not make.
-    const survivor = [theirs, ours].sort()[0];
-    const remaining = emulator.state.usersWithEmail(email).map((user) => user.id);
-    expect(result.userId).toBe(survivor);
-    if (survivor === theirs) {
-      expect(remaining).toEqual([theirs]);
-      expect(result.created).toBe(false);
-    } else {
-      expect(remaining.sort()).toEqual([ours, theirs].sort());
-      expect(result.created).toBe(true);
-    }
+    // Assess: the gateway answers the older user for the email, so that one is kept and handed
+    // out, and ours — which owns nothing — is deleted.
+    expect(emulator.state.findUserByEmail(email)?.id).toBe(theirs);
+    expect(result).toMatchObject({ userId: theirs, created: false });
+    expect(emulator.state.usersWithEmail(email).map((user) => user.id)).toEqual([theirs]);
+    expect(emulator.state.users.has(ours)).toBe(false);
+  });
+
+  it('recovers a user whose create answer was lost, instead of failing', async () => {
+    // Prepare
+    const email = `lost.${Date.now()}@example.com`;
+    emulator.faults.inject({
+      match: { method: 'PUT', service: 'ostor-users' },
+      fault: { kind: 'status', status: 500, afterApply: true },
+    });
+    // Act
+    const result = await provision(client, { email });
+    // Assess
+    const users = emulator.state.usersWithEmail(email);
+    expect(users).toHaveLength(1);
+    expect(result).toMatchObject({ userId: users[0]?.id, created: true });
+    expect(result.accessKeys.map((k) => k.accessKeyId)).toEqual(users[0]?.keys.map((k) => k.accessKeyId));
   });
 
   it('adopts an existing user without keys and gives it one', async () => {
