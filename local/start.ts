@@ -104,6 +104,9 @@ function pick(system: { accessKeyId: string; secretAccessKey: string }) {
   return { accessKeyId: system.accessKeyId, secretAccessKey: system.secretAccessKey };
 }
 
+/** What the deployed collect-usage function gets (infra/constructs/functions.ts: 600 s). */
+const SWEEP_TIMEOUT_MS = 600_000;
+
 /** The local stand-in for the EventBridge schedule: first run one interval after start. */
 function startSweepSchedule(intervalSeconds: number): { stop(): void } {
   if (intervalSeconds === 0) return { stop() {} };
@@ -120,7 +123,8 @@ function startSweepSchedule(intervalSeconds: number): { stop(): void } {
           time: new Date().toISOString(),
           id: 'local',
         },
-        localContext('local-collect-usage', intervalSeconds * 1000),
+        // The sweep's time budget: as long as a deployed run gets (the next tick waits for it anyway).
+        localContext('local-collect-usage', SWEEP_TIMEOUT_MS),
       );
     } catch {
       // The handler logs its own failures; the next tick tries again.

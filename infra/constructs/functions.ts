@@ -21,8 +21,9 @@ import { TABLE_ACTIONS, type Tables } from './tables.ts';
  * proportion to memory (1,769 MB = one vCPU), so memory buys cold-start time more than room:
  * - webhooks, 512 MB: ~0.3 vCPU keeps a cold start around half a second; the work itself is a few
  *   small gateway calls, far below 512 MB. A few webhooks a day cost nothing either way.
- * - 30 s for provision, suspend, resume and rotate-key: a handful of calls, each bounded by the
- *   gateway client's 15 s header timeout with retries; billing systems stop waiting at 15–30 s and
+ * - 30 s for provision, suspend, resume and rotate-key: a handful of calls; every gateway call
+ *   gives up (504) 2 s before the function's time runs out (shared/deadline.ts), so a hung gateway
+ *   is answered honestly rather than cut off; billing systems stop waiting at 15–30 s and
  *   redeliver, which the idempotency record and convergent operations make safe.
  * - terminate, 300 s: `purge` lists and deletes every object, 1,000 keys per request.
  * - collect-usage, 1,024 MB and 600 s: it parses statistics objects of several MB and aggregates

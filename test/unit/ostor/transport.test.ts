@@ -274,7 +274,8 @@ it('answers GatewayUnavailableError without a status when the connection is refu
 
   // Assess
   expect(error).toBeInstanceOf(GatewayUnavailableError);
-  expect(error).toMatchObject({ code: 'gateway_unavailable', attempts: 1, outcomeUnknown: false });
+  // Nothing reached the gateway, so even a create is tried again (retries: 1), and the outcome is known.
+  expect(error).toMatchObject({ code: 'gateway_unavailable', attempts: 2, outcomeUnknown: false });
   expect((error as GatewayUnavailableError).status).toBeUndefined();
   expect((error as Error).message).toMatch(/could not be reached/);
 });
