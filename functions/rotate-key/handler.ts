@@ -2,6 +2,7 @@
 // Secrets Manager rotation function of the gateway credentials: its four steps come here too.
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
+import { runWithDeadline } from '../../shared/deadline.ts';
 import { ConfigurationError } from '../../shared/errors.ts';
 import { rotateGatewayCredentials } from '../../shared/lifecycle/credential-rotation.ts';
 import { parseInput, RotateKeyData } from '../../shared/lifecycle/requests.ts';
@@ -35,24 +36,28 @@ async function rotateCredentials(rotation: RotationInvocation, context: Context)
   }
   const endpoint = gateway.url;
   secretsManager ??= new SecretsManagerClient({});
+  // Each step's gateway calls give up before the invocation's time runs out (see shared/deadline.ts).
+  const deadline = Date.now() + Math.max(0, context.getRemainingTimeInMillis() - 2_000);
   try {
-    await rotateGatewayCredentials(rotation, {
-      secrets: secretsManager,
-      expectedSecretId: gateway.credentials.secretId,
-      gatewayFor: (credentials) =>
-        new OstorClient({
-          endpoint,
-          credentials,
-          signatureVersion: gateway.signatureVersion,
-          region: gateway.region,
-          allowInsecureHttp: gateway.allowInsecureHttp,
-        }),
-      events: {
-        info: (message, details) => logger.info(message, details ?? {}),
-        warn: (message, details) => logger.warn(message, details ?? {}),
-        error: (message, details) => logger.error(message, details ?? {}),
-      },
-    });
+    await runWithDeadline(deadline, () =>
+      rotateGatewayCredentials(rotation, {
+        secrets: secretsManager,
+        expectedSecretId: gateway.credentials.secretId,
+        gatewayFor: (credentials) =>
+          new OstorClient({
+            endpoint,
+            credentials,
+            signatureVersion: gateway.signatureVersion,
+            region: gateway.region,
+            allowInsecureHttp: gateway.allowInsecureHttp,
+          }),
+        events: {
+          info: (message, details) => logger.info(message, details ?? {}),
+          warn: (message, details) => logger.warn(message, details ?? {}),
+          error: (message, details) => logger.error(message, details ?? {}),
+        },
+      }),
+    );
   } catch (error) {
     logger.error('credential rotation step failed', {
       step: rotation.step,
