@@ -35,7 +35,9 @@ async function rotateCredentials(rotation: RotationInvocation, context: Context)
     );
   }
   const endpoint = gateway.url;
+  const secretId = gateway.credentials.secretId;
   secretsManager ??= new SecretsManagerClient({});
+  const secrets = secretsManager;
   // Each step's gateway calls give up before the invocation's time runs out (see shared/deadline.ts).
   const deadline = Date.now() + Math.max(0, context.getRemainingTimeInMillis() - 2_000);
   try {
