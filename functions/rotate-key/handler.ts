@@ -43,8 +43,8 @@ async function rotateCredentials(rotation: RotationInvocation, context: Context)
   try {
     await runWithDeadline(deadline, () =>
       rotateGatewayCredentials(rotation, {
-        secrets: secretsManager,
-        expectedSecretId: gateway.credentials.secretId,
+        secrets,
+        expectedSecretId: secretId,
         gatewayFor: (credentials) =>
           new OstorClient({
             endpoint,
