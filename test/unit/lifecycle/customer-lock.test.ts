@@ -8,15 +8,13 @@ import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Emulator } from '../../../emulator/gateway.ts';
-import { startEmulator } from '../../../emulator/gateway.ts';
 import { withCustomerLock } from '../../../shared/lifecycle/customer-lock.ts';
 import type { LockStore } from '../../../shared/lifecycle/ports.ts';
 import { provision } from '../../../shared/lifecycle/provision.ts';
 import { rotateKey } from '../../../shared/lifecycle/rotate-key.ts';
-import { OstorClient } from '../../../shared/ostor/index.ts';
 import { dynamoLockStore } from '../../../shared/store/dynamodb.ts';
 import { SqliteStore } from '../../../shared/store/sqlite.ts';
+import { useGatewayPeer } from './gateway-peer.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'vhi-locks-'));
 const sqlite = new SqliteStore(join(dir, 'state.sqlite'));
@@ -85,32 +83,18 @@ describe.each([
 });
 
 describe('operations under the lock, against the emulator', () => {
-  let emulator: Emulator;
-  let client: OstorClient;
-
-  beforeAll(async () => {
-    emulator = await startEmulator();
-    client = new OstorClient({
-      endpoint: emulator.url,
-      credentials: emulator.createSystemUser('s@locks.test'),
-    });
-  });
-
-  afterAll(async () => {
-    await client.close();
-    await emulator.close();
-  });
+  const peer = useGatewayPeer();
 
   it('five racing provisions create the user once', async () => {
     // Prepare
     const email = 'racing@example.com';
-    emulator.clearRequests();
+    peer.emulator.clearRequests();
     // Act
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => provision(client, { email }, { locks: sqlite.locks })),
+      Array.from({ length: 5 }, () => provision(peer.client, { email }, { locks: sqlite.locks })),
     );
     // Assess
-    const creates = emulator.requests.filter((r) => r.method === 'PUT' && r.service === 'ostor-users');
+    const creates = peer.emulator.requests.filter((r) => r.method === 'PUT' && r.service === 'ostor-users');
     expect(creates).toHaveLength(1);
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(new Set(results.map((r) => r.userId)).size).toBe(1);
@@ -119,14 +103,14 @@ describe('operations under the lock, against the emulator', () => {
   it('two racing rotations both succeed, one after the other, leaving one key', async () => {
     // Prepare
     const email = 'rotating@example.com';
-    await provision(client, { email });
+    await provision(peer.client, { email });
     // Act
     const [a, b] = await Promise.all([
-      rotateKey(client, { email }, { locks: sqlite.locks }),
-      rotateKey(client, { email }, { locks: sqlite.locks }),
+      rotateKey(peer.client, { email }, { locks: sqlite.locks }),
+      rotateKey(peer.client, { email }, { locks: sqlite.locks }),
     ]);
     // Assess
-    const keys = emulator.state.usersWithEmail(email)[0]?.keys.map((k) => k.accessKeyId);
+    const keys = peer.emulator.state.usersWithEmail(email)[0]?.keys.map((k) => k.accessKeyId);
     expect(keys).toHaveLength(1);
     expect([a.accessKeyId, b.accessKeyId]).toContain(keys?.[0]);
   });

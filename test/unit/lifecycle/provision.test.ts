@@ -1,25 +1,11 @@
 // provision against the emulator with the real client: a duplicate made for the same email while
 // we create is reconciled (our own racing deliveries are serialised by the customer lock, tested
 // in customer-lock.test.ts).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Emulator } from '../../../emulator/gateway.ts';
-import { startEmulator } from '../../../emulator/gateway.ts';
+import { describe, expect, it } from 'vitest';
 import { provision } from '../../../shared/lifecycle/provision.ts';
-import { OstorClient } from '../../../shared/ostor/index.ts';
+import { useGatewayPeer } from './gateway-peer.ts';
 
-let emulator: Emulator;
-let client: OstorClient;
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-  const system = emulator.createSystemUser('system@lifecycle.test');
-  client = new OstorClient({ endpoint: emulator.url, credentials: system });
-});
-
-afterAll(async () => {
-  await client.close();
-  await emulator.close();
-});
+const peer = useGatewayPeer();
 
 describe('provision', () => {
   it('a user made for the same email while we create wins if lookups by email reach it', async () => {
@@ -27,11 +13,11 @@ describe('provision', () => {
     const email = `elsewhere.${Date.now()}@example.com`;
     let theirs = '';
     let ours = '';
-    const racing = new Proxy(client, {
+    const racing = new Proxy(peer.client, {
       get(target, property) {
         if (property === 'createUser') {
           return async (value: string) => {
-            theirs = emulator.state.createUser(value).id;
+            theirs = peer.emulator.state.createUser(value).id;
             const created = await target.createUser(value);
             ours = created.userId;
             return created;
@@ -45,23 +31,23 @@ describe('provision', () => {
     const result = await provision(racing, { email });
     // Assess: the gateway answers the older user for the email, so that one is kept and handed
     // out, and ours — which owns nothing — is deleted.
-    expect(emulator.state.findUserByEmail(email)?.id).toBe(theirs);
+    expect(peer.emulator.state.findUserByEmail(email)?.id).toBe(theirs);
     expect(result).toMatchObject({ userId: theirs, created: false });
-    expect(emulator.state.usersWithEmail(email).map((user) => user.id)).toEqual([theirs]);
-    expect(emulator.state.users.has(ours)).toBe(false);
+    expect(peer.emulator.state.usersWithEmail(email).map((user) => user.id)).toEqual([theirs]);
+    expect(peer.emulator.state.users.has(ours)).toBe(false);
   });
 
   it('recovers a user whose create answer was lost, instead of failing', async () => {
     // Prepare
     const email = `lost.${Date.now()}@example.com`;
-    emulator.faults.inject({
+    peer.emulator.faults.inject({
       match: { method: 'PUT', service: 'ostor-users' },
       fault: { kind: 'status', status: 500, afterApply: true },
     });
     // Act
-    const result = await provision(client, { email });
+    const result = await provision(peer.client, { email });
     // Assess
-    const users = emulator.state.usersWithEmail(email);
+    const users = peer.emulator.state.usersWithEmail(email);
     expect(users).toHaveLength(1);
     expect(result).toMatchObject({ userId: users[0]?.id, created: true });
     expect(result.accessKeys.map((k) => k.accessKeyId)).toEqual(users[0]?.keys.map((k) => k.accessKeyId));
@@ -70,10 +56,10 @@ describe('provision', () => {
   it('adopts an existing user without keys and gives it one', async () => {
     // Prepare
     const email = `keyless.${Date.now()}@example.com`;
-    const user = emulator.state.createUser(email);
-    for (const key of [...user.keys]) emulator.state.revokeKey(user.id, key.accessKeyId);
+    const user = peer.emulator.state.createUser(email);
+    for (const key of [...user.keys]) peer.emulator.state.revokeKey(user.id, key.accessKeyId);
     // Act
-    const result = await provision(client, { email });
+    const result = await provision(peer.client, { email });
     // Assess
     expect(result.created).toBe(false);
     expect(result.accessKeys).toHaveLength(1);

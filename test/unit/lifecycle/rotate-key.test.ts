@@ -1,39 +1,23 @@
 // rotate-key against the emulator with the real client: a generated key whose answer was lost is
 // found and adopted, so the customer's own key is never traded for an orphan.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Emulator } from '../../../emulator/gateway.ts';
-import { startEmulator } from '../../../emulator/gateway.ts';
+import { describe, expect, it } from 'vitest';
 import { rotateKey } from '../../../shared/lifecycle/rotate-key.ts';
-import { OstorClient } from '../../../shared/ostor/index.ts';
+import { useGatewayPeer } from './gateway-peer.ts';
 
-let emulator: Emulator;
-let client: OstorClient;
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-  client = new OstorClient({
-    endpoint: emulator.url,
-    credentials: emulator.createSystemUser('s@rotate.test'),
-  });
-});
-
-afterAll(async () => {
-  await client.close();
-  await emulator.close();
-});
+const peer = useGatewayPeer();
 
 describe('rotate-key when the genKey answer is lost', () => {
   it.each([false, true])('adopts the key the gateway made (keepPrevious: %s)', async (keepPrevious) => {
     // Prepare
     const email = `lost-key-${String(keepPrevious)}@example.com`;
-    const user = emulator.state.createUser(email);
+    const user = peer.emulator.state.createUser(email);
     const customers = user.keys.map((k) => k.accessKeyId);
-    emulator.faults.inject({
+    peer.emulator.faults.inject({
       match: { param: 'genKey' },
       fault: { kind: 'status', status: 500, afterApply: true },
     });
     // Act
-    const result = await rotateKey(client, { email, keepPrevious });
+    const result = await rotateKey(peer.client, { email, keepPrevious });
     // Assess
     const now = user.keys.map((k) => k.accessKeyId);
     expect(now).toContain(result.accessKeyId);
