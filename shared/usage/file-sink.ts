@@ -9,6 +9,9 @@ import { dirname } from 'node:path';
 import type { OutboundMessage } from './messages.ts';
 import type { DeliveryOutcome, UsageSink } from './sink.ts';
 
+/** How far back a torn last line is looked for (messages are a few KB; objects with many records more). */
+const TORN_LINE_WINDOW = 4 * 1024 * 1024;
+
 interface Pending {
   readonly line: string;
   readonly resolve: (outcome: DeliveryOutcome) => void;
@@ -90,10 +93,22 @@ export class NdjsonSink implements UsageSink {
           closeSync(folder);
         }
       } else {
-        // A crash mid-append leaves a line without its newline; end it so the next line stays whole.
-        const last = Buffer.alloc(1);
-        await handle.read(last, 0, 1, size - 1);
-        if (last[0] !== 0x0a) await handle.write('\n');
+        // A crash mid-append leaves a line without its newline. That line was never acknowledged
+        // (its fsync did not complete), so its message will be written again: cut it off, so
+        // every line of the file stays valid JSON for whoever reads it.
+        const window = Math.min(size, TORN_LINE_WINDOW);
+        const tail = Buffer.alloc(window);
+        await handle.read(tail, 0, window, size - window);
+        if (tail[window - 1] !== 0x0a) {
+          const newline = tail.lastIndexOf(0x0a);
+          if (newline >= 0 || window === size) {
+            await handle.truncate(size - window + newline + 1);
+            await handle.datasync();
+          } else {
+            // A single line longer than the window: end it rather than guess where it began.
+            await handle.write('\n');
+          }
+        }
       }
     } catch (error) {
       await handle.close();
