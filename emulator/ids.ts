@@ -23,3 +23,13 @@ export function newAccessKeyId(userId: string): string {
 export function newSecretAccessKey(): string {
   return randomString(ALNUM, 40);
 }
+
+/** An object version id: opaque, 32 URL-safe characters like S3's (never `null`, which names the null version). */
+export function newVersionId(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** A multipart upload id: opaque, URL-safe. */
+export function newUploadId(): string {
+  return randomBytes(36).toString('base64url');
+}

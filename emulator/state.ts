@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { conflict, GatewayError, notFound } from './errors.ts';
-import { newAccessKeyId, newSecretAccessKey, newUserId } from './ids.ts';
+import { newAccessKeyId, newSecretAccessKey, newUploadId, newUserId, newVersionId } from './ids.ts';
 import { seedUsageObjects, type UsageSeedOptions } from './usage-generator.ts';
 
 /** A user or an account holds at most this many key pairs (guide: "same as with Amazon Web Services"). */
@@ -54,6 +54,30 @@ export interface BucketSize {
   lastTs: number;
 }
 
+/** A bucket's versioning state once set; a bucket that never had it set is unversioned (undefined). */
+export type VersioningStatus = 'Enabled' | 'Suspended';
+
+/** The version id S3 gives objects written while versioning is off or suspended. */
+export const NULL_VERSION_ID = 'null';
+
+/** One version of a key: an object, or a delete marker (`object` undefined). */
+export interface ObjectVersion {
+  readonly key: string;
+  /** `null` for the null version (written while the bucket was unversioned or suspended). */
+  readonly versionId: string;
+  readonly object: StoredObject | undefined;
+  readonly lastModified: Date;
+}
+
+/** An initiated, not yet completed or aborted multipart upload. */
+export interface MultipartUpload {
+  readonly key: string;
+  readonly uploadId: string;
+  readonly initiated: Date;
+  /** The user who initiated it. */
+  readonly initiatorId: string;
+}
+
 export interface EmulatedBucket {
   readonly name: string;
   ownerId: string;
@@ -61,6 +85,16 @@ export interface EmulatedBucket {
   epoch: number;
   /** Read-only here: add and remove objects with `putObject` / `deleteObject` so sizes and the key order stay right. */
   readonly objects: ReadonlyMap<string, StoredObject>;
+  /**
+   * Every version of every key, newest first (the first one is the current version, or a delete
+   * marker hiding the key). An unversioned bucket holds exactly the null version of each object.
+   */
+  readonly versions: ReadonlyMap<string, readonly ObjectVersion[]>;
+  /** Unfinished multipart uploads by upload id. */
+  readonly uploads: ReadonlyMap<string, MultipartUpload>;
+  /** Undefined while versioning was never set (unversioned); set it with `setVersioning`. */
+  readonly versioning: VersioningStatus | undefined;
+  /** Bytes count every stored version (noncurrent ones too, delete markers none), as S3 bills them. */
   readonly size: BucketSize;
 }
 
@@ -187,9 +221,14 @@ class BucketRecord implements EmulatedBucket {
   readonly creationDate: Date;
   epoch = 0;
   readonly objects = new Map<string, StoredObject>();
+  readonly versions = new Map<string, ObjectVersion[]>();
+  readonly uploads = new Map<string, MultipartUpload>();
+  versioning: VersioningStatus | undefined = undefined;
   readonly size: BucketSize;
   /** Keys in S3 order; rebuilt on demand after a new key is added or the map changed behind our back. */
   sortedKeys: string[] | null = [];
+  /** Keys of `versions` in S3 order, or null when it must be rebuilt. */
+  sortedVersionKeys: string[] | null = [];
 
   constructor(name: string, ownerId: string, creationDate: Date) {
     this.name = name;
@@ -455,25 +494,31 @@ export class EmulatorState {
     return bucket;
   }
 
-  /** Deletes an empty bucket with its limits and quota; 404 if absent, 409 BucketNotEmpty otherwise. */
+  /**
+   * Deletes an empty bucket with its limits and quota; 404 if absent, 409 BucketNotEmpty while it
+   * holds an object, a noncurrent version, a delete marker or an unfinished multipart upload.
+   */
   deleteBucket(name: string): void {
     const bucket = this.requireBucket(name);
-    if (bucket.objects.size > 0)
+    if (bucket.objects.size > 0 || bucket.versions.size > 0 || bucket.uploads.size > 0)
       throw conflict('BucketNotEmpty', 'The bucket you tried to delete is not empty');
     this.bucketMap.delete(name);
     this.limits.buckets.delete(name);
     this.quotas.buckets.delete(name);
   }
 
+  /**
+   * Stores an object as the key's current version: a new version when versioning is enabled,
+   * otherwise it replaces the key's null version (all there is in an unversioned bucket).
+   */
   putObject(
     bucketName: string,
     key: string,
     body: Uint8Array | string,
     options: { contentType?: string } = {},
-  ): StoredObject {
+  ): StoredObject & { readonly versionId: string } {
     const bucket = this.requireBucket(bucketName);
     const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
-    const previous = bucket.objects.get(key);
     const object: StoredObject = {
       body: bytes,
       size: bytes.byteLength,
@@ -481,26 +526,165 @@ export class EmulatorState {
       lastModified: this.clock(),
       contentType: options.contentType ?? 'application/octet-stream',
     };
-    bucket.objects.set(key, object);
-    this.changeSize(bucket, object.size - (previous?.size ?? 0));
-    if (previous === undefined) this.insertKey(bucket, key);
-    return object;
+    const versionId = bucket.versioning === 'Enabled' ? newVersionId() : NULL_VERSION_ID;
+    const freed = this.addVersion(bucket, { key, versionId, object, lastModified: object.lastModified });
+    this.setCurrent(bucket, key, object);
+    this.changeSize(bucket, object.size - freed);
+    return { ...object, versionId };
   }
 
-  /** Removes an object; false when there was none. */
+  /** Removes an object; false when there was none. In a versioned bucket it adds a delete marker instead. */
   deleteObject(bucketName: string, key: string): boolean {
+    return this.deleteCurrent(bucketName, key).existed;
+  }
+
+  /**
+   * DELETE without a version id. Unversioned: the object goes. Enabled: a new delete marker becomes
+   * the current version (even when the key has none, as in S3). Suspended: the null version goes and
+   * a null delete marker takes its place.
+   */
+  deleteCurrent(
+    bucketName: string,
+    key: string,
+  ): { existed: boolean; deleteMarkerVersionId: string | undefined } {
     const bucket = this.requireBucket(bucketName);
-    const previous = bucket.objects.get(key);
-    if (previous === undefined) return false;
+    const existed = bucket.objects.has(key);
+    if (bucket.versioning === undefined) {
+      const previous = bucket.objects.get(key);
+      if (previous === undefined) return { existed: false, deleteMarkerVersionId: undefined };
+      this.setCurrent(bucket, key, undefined);
+      this.dropVersionKey(bucket, key);
+      this.changeSize(bucket, -previous.size);
+      return { existed, deleteMarkerVersionId: undefined };
+    }
+    const versionId = bucket.versioning === 'Enabled' ? newVersionId() : NULL_VERSION_ID;
+    const freed = this.addVersion(bucket, { key, versionId, object: undefined, lastModified: this.clock() });
+    this.setCurrent(bucket, key, undefined);
+    if (freed !== 0) this.changeSize(bucket, -freed);
+    return { existed, deleteMarkerVersionId: versionId };
+  }
+
+  /**
+   * Removes one version (or delete marker) for good; the next newest becomes current. Answers
+   * whether it was there and whether it was a delete marker.
+   */
+  deleteObjectVersion(
+    bucketName: string,
+    key: string,
+    versionId: string,
+  ): { found: boolean; deleteMarker: boolean } {
+    const bucket = this.requireBucket(bucketName);
+    const history = bucket.versions.get(key);
+    const index = history?.findIndex((v) => v.versionId === versionId) ?? -1;
+    if (history === undefined || index === -1) return { found: false, deleteMarker: false };
+    const [removed] = history.splice(index, 1);
+    if (history.length === 0) this.dropVersionKey(bucket, key);
+    if (index === 0) this.setCurrent(bucket, key, history[0]?.object);
+    if (removed?.object !== undefined) this.changeSize(bucket, -removed.object.size);
+    return { found: true, deleteMarker: removed?.object === undefined };
+  }
+
+  /** Sets a bucket's versioning (PUT ?versioning). Once set, a bucket never becomes unversioned again. */
+  setVersioning(bucketName: string, status: VersioningStatus): void {
+    if (status !== 'Enabled' && status !== 'Suspended')
+      throw new RangeError(`unknown versioning status: ${status}`);
+    this.requireBucket(bucketName).versioning = status;
+  }
+
+  /** The bucket's versioned keys in S3 (UTF-8 byte) order. */
+  sortedVersionKeys(bucketName: string): readonly string[] {
+    const bucket = this.requireBucket(bucketName);
+    let sorted = bucket.sortedVersionKeys;
+    if (sorted === null || sorted.length !== bucket.versions.size) {
+      sorted = [...bucket.versions.keys()].sort(compareKeys);
+      bucket.sortedVersionKeys = sorted;
+    }
+    return sorted;
+  }
+
+  // ---- multipart uploads ---------------------------------------------------------------------
+
+  /** Initiates a multipart upload (POST /bucket/key?uploads); its parts are not modelled. */
+  createMultipartUpload(bucketName: string, key: string, initiatorId?: string): MultipartUpload {
+    const bucket = this.requireBucket(bucketName);
+    let uploadId = newUploadId();
+    while (bucket.uploads.has(uploadId)) uploadId = newUploadId();
+    const upload: MultipartUpload = {
+      key,
+      uploadId,
+      initiated: this.clock(),
+      initiatorId: initiatorId ?? bucket.ownerId,
+    };
+    bucket.uploads.set(uploadId, upload);
+    return upload;
+  }
+
+  /** Aborts an upload; 404 NoSuchUpload when the bucket has no such upload for that key. */
+  abortMultipartUpload(bucketName: string, key: string, uploadId: string): void {
+    const bucket = this.requireBucket(bucketName);
+    if (bucket.uploads.get(uploadId)?.key !== key) {
+      throw notFound(
+        'NoSuchUpload',
+        'The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+      );
+    }
+    bucket.uploads.delete(uploadId);
+  }
+
+  /** The bucket's uploads ordered by key, then upload id (the order upload-id-marker pages in). */
+  sortedUploads(bucketName: string): MultipartUpload[] {
+    const bucket = this.requireBucket(bucketName);
+    return [...bucket.uploads.values()].sort(
+      (a, b) => compareKeys(a.key, b.key) || compareNames(a.uploadId, b.uploadId),
+    );
+  }
+
+  /** Puts a version first in its key's history; a null version replaces the previous null one. Answers the bytes that replaced one held. */
+  private addVersion(bucket: BucketRecord, version: ObjectVersion): number {
+    let history = bucket.versions.get(version.key);
+    if (history === undefined) {
+      history = [];
+      bucket.versions.set(version.key, history);
+      bucket.sortedVersionKeys = null;
+    }
+    let freed = 0;
+    if (version.versionId === NULL_VERSION_ID) {
+      const index = history.findIndex((v) => v.versionId === NULL_VERSION_ID);
+      if (index !== -1) {
+        freed = history[index]?.object?.size ?? 0;
+        history.splice(index, 1);
+      }
+    }
+    history.unshift(version);
+    return freed;
+  }
+
+  private dropVersionKey(bucket: BucketRecord, key: string): void {
+    bucket.versions.delete(key);
+    const sorted = bucket.sortedVersionKeys;
+    if (sorted !== null) {
+      const index = lowerBound(sorted, key, compareKeys, true);
+      if (sorted[index] === key) sorted.splice(index, 1);
+      else bucket.sortedVersionKeys = null;
+    }
+  }
+
+  /** Makes `object` the key's current object, or hides the key (undefined), keeping the key order. */
+  private setCurrent(bucket: BucketRecord, key: string, object: StoredObject | undefined): void {
+    const had = bucket.objects.has(key);
+    if (object !== undefined) {
+      bucket.objects.set(key, object);
+      if (!had) this.insertKey(bucket, key);
+      return;
+    }
+    if (!had) return;
     bucket.objects.delete(key);
-    this.changeSize(bucket, -previous.size);
     const sorted = bucket.sortedKeys;
     if (sorted !== null) {
       const index = lowerBound(sorted, key, compareKeys, true);
       if (sorted[index] === key) sorted.splice(index, 1);
       else bucket.sortedKeys = null;
     }
-    return true;
   }
 
   /** The bucket's keys in S3 (UTF-8 byte) order. */

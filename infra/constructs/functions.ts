@@ -25,7 +25,9 @@ import { TABLE_ACTIONS, type Tables } from './tables.ts';
  *   gives up (504) 2 s before the function's time runs out (shared/deadline.ts), so a hung gateway
  *   is answered honestly rather than cut off; billing systems stop waiting at 15–30 s and
  *   redeliver, which the idempotency record and convergent operations make safe.
- * - terminate, 300 s: `purge` lists and deletes every object, 1,000 keys per request.
+ * - terminate, 300 s: `purge` lists and deletes every object, then every object version and
+ *   delete marker, 1,000 per request, and aborts unfinished multipart uploads; a run cut off is
+ *   finished by the next delivery.
  * - collect-usage, 1,024 MB and 600 s: it parses statistics objects of several MB and aggregates
  *   them; the sweep sizes its work to the remaining time, and 10 minutes ends well before the next
  *   15-minute tick (its lease covers the rest).

@@ -1,8 +1,11 @@
 // terminate: remove a user and everything it owns. Buckets are judged empty by listing them over
-// plain S3 (the admin byte count misses zero-byte objects). Every step tolerates having been done
-// already, so a run that crashed half-way is finished by the next one.
+// plain S3 (the admin byte count misses zero-byte objects): no object, no object version or delete
+// marker (a versioned bucket lists no objects but still refuses deletion) and no unfinished
+// multipart upload. Every step tolerates having been done already, so a run that crashed half-way
+// is finished by the next one.
 import { ConflictError } from '../errors.ts';
-import type { OstorClient } from '../ostor/index.ts';
+import type { DeleteObjectsResult, OstorClient } from '../ostor/index.ts';
+import { MAX_DELETE_KEYS } from '../ostor/index.ts';
 import type { LifecycleEvents } from './ports.ts';
 import { silentEvents } from './ports.ts';
 import type { TerminateRequest } from './requests.ts';
@@ -21,7 +24,10 @@ type Gateway = Pick<
   | 'listUserBuckets'
   | 'isBucketEmpty'
   | 'listObjects'
+  | 'listObjectVersions'
+  | 'listMultipartUploads'
   | 'deleteObjects'
+  | 'abortMultipartUpload'
   | 'deleteBucket'
   | 'deleteAccount'
   | 'deleteUser'
@@ -49,13 +55,16 @@ export async function terminate(
   if (request.purge !== true) {
     // Decide for every bucket before deleting any, so a refusal changes nothing.
     const verdicts = await Promise.all(
-      buckets.map(async (name) => ({ name, empty: await ignoreMissing(gateway.isBucketEmpty(name), true) })),
+      buckets.map(async (name) => ({
+        name,
+        empty: await ignoreMissing(bucketHoldsNothing(gateway, name), true),
+      })),
     );
     const nonEmpty = verdicts.filter((v) => !v.empty).map((v) => v.name);
     if (nonEmpty.length > 0) {
       throw new ConflictError(
         'buckets_not_empty',
-        `data.purge: the user's buckets still hold objects: ${nonEmpty.join(', ')}; send purge: true to delete them`,
+        `data.purge: the user's buckets still hold objects, object versions or unfinished uploads: ${nonEmpty.join(', ')}; send purge: true to delete them`,
         { buckets: nonEmpty },
       );
     }
@@ -65,8 +74,14 @@ export async function terminate(
     // with half its data.
     if (buckets.length > 0) await gateway.disableUser(ref);
     await forEachLimited(buckets, options.concurrency ?? 4, async (name) => {
+      // Current objects first, by key, exactly as for a plain bucket; then whatever versioning left
+      // (noncurrent versions and the delete markers the first pass may have added); then uploads.
       const removed = await emptyBucket(gateway, name);
-      if (removed > 0) events.info('bucket emptied', { bucket: name, objects: removed });
+      const versions = await removeVersions(gateway, name);
+      const uploads = await abortUploads(gateway, name);
+      if (removed + versions + uploads > 0) {
+        events.info('bucket emptied', { bucket: name, objects: removed, versions, uploads });
+      }
     });
   }
 
@@ -83,6 +98,20 @@ export async function terminate(
   return { email: request.email, userId: user.userId, state: 'deleted', deletedBuckets };
 }
 
+/**
+ * Whether nothing keeps the bucket from being deleted: ListObjectsV2 finds no object, and there is
+ * no object version, delete marker or unfinished multipart upload (a gateway that does not
+ * implement those listings answers none).
+ */
+export async function bucketHoldsNothing(
+  gateway: Pick<Gateway, 'isBucketEmpty' | 'listObjectVersions' | 'listMultipartUploads'>,
+  bucket: string,
+): Promise<boolean> {
+  if (!(await gateway.isBucketEmpty(bucket))) return false;
+  if ((await gateway.listObjectVersions(bucket, { maxKeys: 1 })).versions.length > 0) return false;
+  return (await gateway.listMultipartUploads(bucket, { maxUploads: 1 })).uploads.length === 0;
+}
+
 /** Deletes every object of a bucket, page by page; returns how many were deleted. */
 export async function emptyBucket(gateway: Pick<Gateway, 'listObjects' | 'deleteObjects'>, bucket: string) {
   let removed = 0;
@@ -95,16 +124,78 @@ export async function emptyBucket(gateway: Pick<Gateway, 'listObjects' | 'delete
       bucket,
       page.objects.map((object) => object.key),
     );
-    if (result.errors.length > 0) {
-      const first = result.errors[0];
-      throw new ConflictError(
-        'objects_not_deleted',
-        `bucket ${bucket}: ${result.errors.length} objects could not be deleted (${first?.code ?? 'unknown'}: ${first?.key ?? ''})`,
-        { bucket, failed: result.errors.length },
-      );
-    }
+    refuseFailures(bucket, result);
     removed += result.deleted.length;
   }
+}
+
+/**
+ * Deletes every object version and delete marker of a bucket by version id, up to 1,000 per
+ * request, listing from the start each time (as `emptyBucket` does); returns how many.
+ */
+export async function removeVersions(
+  gateway: Pick<Gateway, 'listObjectVersions' | 'deleteObjects'>,
+  bucket: string,
+): Promise<number> {
+  let removed = 0;
+  let previous: string | undefined;
+  for (;;) {
+    const page = await ignoreMissing(
+      gateway.listObjectVersions(bucket, { maxKeys: MAX_DELETE_KEYS }),
+      undefined,
+    );
+    const first = page?.versions[0];
+    if (page === undefined || first === undefined) return removed;
+    // A gateway that reports versions deleted but keeps listing them would loop forever.
+    previous = notListedAgain(bucket, previous, `${first.key}\u0000${first.versionId}`);
+    const result = await gateway.deleteObjects(
+      bucket,
+      page.versions.map((version) => ({ key: version.key, versionId: version.versionId })),
+    );
+    refuseFailures(bucket, result);
+    removed += page.versions.length;
+  }
+}
+
+/** Aborts every unfinished multipart upload of a bucket, listing from the start each time; returns how many. */
+export async function abortUploads(
+  gateway: Pick<Gateway, 'listMultipartUploads' | 'abortMultipartUpload'>,
+  bucket: string,
+): Promise<number> {
+  let aborted = 0;
+  let previous: string | undefined;
+  for (;;) {
+    const page = await ignoreMissing(gateway.listMultipartUploads(bucket, { maxUploads: 1000 }), undefined);
+    const first = page?.uploads[0];
+    if (page === undefined || first === undefined) return aborted;
+    previous = notListedAgain(bucket, previous, `${first.key}\u0000${first.uploadId}`);
+    await forEachLimited(page.uploads, 8, async (upload) => {
+      // Gone already (completed, or aborted by an earlier run): that is what was asked.
+      await ignoreMissing(gateway.abortMultipartUpload(bucket, upload.key, upload.uploadId), undefined);
+    });
+    aborted += page.uploads.length;
+  }
+}
+
+function notListedAgain(bucket: string, previous: string | undefined, first: string): string {
+  if (first === previous) {
+    throw new ConflictError(
+      'objects_not_deleted',
+      `bucket ${bucket}: the gateway still lists what it reported deleted`,
+      { bucket },
+    );
+  }
+  return first;
+}
+
+function refuseFailures(bucket: string, result: DeleteObjectsResult): void {
+  if (result.errors.length === 0) return;
+  const first = result.errors[0];
+  throw new ConflictError(
+    'objects_not_deleted',
+    `bucket ${bucket}: ${result.errors.length} objects could not be deleted (${first?.code ?? 'unknown'}: ${first?.key ?? ''})`,
+    { bucket, failed: result.errors.length },
+  );
 }
 
 async function ignoreMissing<T, F>(promise: Promise<T>, fallback: F): Promise<T | F> {

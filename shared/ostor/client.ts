@@ -1,18 +1,21 @@
 // OstorClient: one method per documented call of the VHI S3 gateway's orchestration API
-// (`/?ostor-*`), plus the plain-S3 calls termination needs, made as the system user. Every input
+// (`/?ostor-*`), plus the plain-S3 calls termination needs (listing objects, object versions and
+// multipart uploads; deleting objects, versions, uploads and buckets), made as the system user. Every input
 // is validated before any request; every query is built by `query.ts`; every answer goes through
 // a zod schema into a camelCase domain type.
 import type { z } from 'zod';
 import { InvalidInputError } from '../errors.ts';
-import { GatewayNotFoundError, MalformedResponseError } from './errors.ts';
+import { GatewayError, GatewayNotFoundError, MalformedResponseError } from './errors.ts';
 import type { QueryParam } from './query.ts';
 import { FLAG, ostorParams, s3Path } from './query.ts';
-import type { DeleteObjectsResult, ObjectListing } from './s3.ts';
+import type { DeleteEntry, DeleteObjectsResult, ObjectListing, UploadListing, VersionListing } from './s3.ts';
 import {
   contentMd5,
   DeleteResultSchema,
   deleteObjectsXml,
+  ListMultipartUploadsSchema,
   ListObjectsV2Schema,
+  ListObjectVersionsSchema,
   MAX_DELETE_KEYS,
   parseXml,
 } from './s3.ts';
@@ -56,7 +59,9 @@ import {
   checkOpsLimit,
   checkQuotaSize,
   checkStatisticsObjectName,
+  checkUploadId,
   checkUserId,
+  checkVersionId,
 } from './validate.ts';
 
 export type OstorClientOptions = TransportOptions;
@@ -93,6 +98,33 @@ export interface ListObjectsOptions {
   readonly maxKeys?: number;
   readonly prefix?: string;
 }
+
+export interface ListObjectVersionsOptions {
+  /** Start after this key (with `versionIdMarker`: after that version of it). */
+  readonly keyMarker?: string;
+  /** Only together with `keyMarker`. */
+  readonly versionIdMarker?: string;
+  /** 1 to 1000; the gateway's default when absent. */
+  readonly maxKeys?: number;
+  readonly prefix?: string;
+}
+
+export interface ListMultipartUploadsOptions {
+  /** Start after this key (with `uploadIdMarker`: after that upload of it). */
+  readonly keyMarker?: string;
+  /** Only together with `keyMarker`. */
+  readonly uploadIdMarker?: string;
+  /** 1 to 1000; the gateway's default when absent. */
+  readonly maxUploads?: number;
+  readonly prefix?: string;
+}
+
+/**
+ * A page of ListObjectVersions or ListMultipartUploads. `unsupported` is set when the gateway does
+ * not implement the call: the page is then empty, which is what such a gateway can hold.
+ */
+export type VersionPage = VersionListing & { readonly unsupported?: true };
+export type UploadPage = UploadListing & { readonly unsupported?: true };
 
 export const MAX_USAGE_PAGE = 500;
 const OPS_RESOURCES: readonly OpsResource[] = ['default', 'get', 'put', 'list', 'delete'];
@@ -479,16 +511,106 @@ export class OstorClient {
   }
 
   /**
-   * DeleteObjects: `POST /<bucket>?delete` with up to 1,000 keys and its Content-MD5. Answers which
-   * keys were deleted and which failed; repeating it is harmless, so it is retried.
+   * ListObjectVersions: `GET /<bucket>?versions&...` (keys requested URL-encoded, decoded here):
+   * every object version and delete marker, objects first, then markers. An unversioned bucket
+   * lists its objects with version id `null`. A gateway that does not implement the call answers
+   * an empty page marked `unsupported` (see `isUnsupportedCall`).
    */
-  async deleteObjects(bucket: string, keys: readonly string[]): Promise<DeleteObjectsResult> {
+  async listObjectVersions(bucket: string, options: ListObjectVersionsOptions = {}): Promise<VersionPage> {
+    const params: QueryParam[] = [
+      ['versions', FLAG],
+      ['encoding-type', 'url'],
+    ];
+    if (options.keyMarker !== undefined)
+      params.push(['key-marker', checkObjectKey(options.keyMarker, 'keyMarker')]);
+    if (options.versionIdMarker !== undefined) {
+      if (options.keyMarker === undefined) throw new InvalidInputError('versionIdMarker', 'needs keyMarker');
+      params.push(['version-id-marker', checkVersionId(options.versionIdMarker, 'versionIdMarker')]);
+    }
+    if (options.maxKeys !== undefined) {
+      params.push(['max-keys', String(checkIntegerInRange(options.maxKeys, 'maxKeys', 1, 1000))]);
+    }
+    if (options.prefix !== undefined) {
+      if (options.prefix !== '') checkObjectKey(options.prefix, 'prefix');
+      params.push(['prefix', options.prefix]);
+    }
     const path = s3Path(checkBucketName(bucket));
+    const page = await this.#optionalS3Listing('s3.listObjectVersions', path, params, 'ListVersionsResult');
+    if (page === undefined) return { versions: [], isTruncated: false, unsupported: true };
+    return parseXmlValue('s3.listObjectVersions', page, ListObjectVersionsSchema);
+  }
+
+  /**
+   * ListMultipartUploads: `GET /<bucket>?uploads&...` (keys requested URL-encoded): the uploads
+   * initiated and neither completed nor aborted. A gateway that does not implement the call answers
+   * an empty page marked `unsupported`.
+   */
+  async listMultipartUploads(bucket: string, options: ListMultipartUploadsOptions = {}): Promise<UploadPage> {
+    const params: QueryParam[] = [
+      ['uploads', FLAG],
+      ['encoding-type', 'url'],
+    ];
+    if (options.keyMarker !== undefined)
+      params.push(['key-marker', checkObjectKey(options.keyMarker, 'keyMarker')]);
+    if (options.uploadIdMarker !== undefined) {
+      if (options.keyMarker === undefined) throw new InvalidInputError('uploadIdMarker', 'needs keyMarker');
+      params.push(['upload-id-marker', checkUploadId(options.uploadIdMarker, 'uploadIdMarker')]);
+    }
+    if (options.maxUploads !== undefined) {
+      params.push(['max-uploads', String(checkIntegerInRange(options.maxUploads, 'maxUploads', 1, 1000))]);
+    }
+    if (options.prefix !== undefined) {
+      if (options.prefix !== '') checkObjectKey(options.prefix, 'prefix');
+      params.push(['prefix', options.prefix]);
+    }
+    const path = s3Path(checkBucketName(bucket));
+    const page = await this.#optionalS3Listing(
+      's3.listMultipartUploads',
+      path,
+      params,
+      'ListMultipartUploadsResult',
+    );
+    if (page === undefined) return { uploads: [], isTruncated: false, unsupported: true };
+    return parseXmlValue('s3.listMultipartUploads', page, ListMultipartUploadsSchema);
+  }
+
+  /**
+   * AbortMultipartUpload: `DELETE /<bucket>/<key>?uploadId=`. Retried; a 404 (NoSuchUpload) after
+   * an attempt that may have been applied counts as done.
+   */
+  async abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
+    const path = s3Path(checkBucketName(bucket), checkObjectKey(key));
+    await this.#transport.send({
+      operation: 's3.abortMultipartUpload',
+      method: 'DELETE',
+      path,
+      params: [['uploadId', checkUploadId(uploadId)]],
+      idempotent: true,
+      goneIsDone: true,
+    });
+  }
+
+  /**
+   * DeleteObjects: `POST /<bucket>?delete` with up to 1,000 entries and its Content-MD5. An entry is
+   * a key (in a versioned bucket that adds a delete marker) or `{ key, versionId }`, which removes
+   * that version or delete marker for good. Answers which keys were deleted and which failed;
+   * repeating it is harmless, so it is retried.
+   */
+  async deleteObjects(bucket: string, keys: readonly DeleteEntry[]): Promise<DeleteObjectsResult> {
+    const path = s3Path(checkBucketName(bucket));
+    if (!Array.isArray(keys)) throw new InvalidInputError('keys', 'must be an array');
     if (keys.length > MAX_DELETE_KEYS) {
       throw new InvalidInputError('keys', `must hold at most ${MAX_DELETE_KEYS} keys per call`);
     }
-    keys.forEach((key, i) => {
-      checkObjectKey(key, `keys[${i}]`);
+    keys.forEach((entry, i) => {
+      if (typeof entry === 'string') {
+        checkObjectKey(entry, `keys[${i}]`);
+      } else if (typeof entry === 'object' && entry !== null) {
+        checkObjectKey(entry.key, `keys[${i}].key`);
+        if (entry.versionId !== undefined) checkVersionId(entry.versionId, `keys[${i}].versionId`);
+      } else {
+        throw new InvalidInputError(`keys[${i}]`, 'must be a key or { key, versionId }');
+      }
     });
     if (keys.length === 0) return { deleted: [], errors: [] };
     const body = deleteObjectsXml(keys);
@@ -523,6 +645,32 @@ export class OstorClient {
   }
 
   // --- plumbing ---------------------------------------------------------------------------
+
+  /**
+   * A bucket listing through an S3 sub-resource that not every gateway implements. Answers the
+   * parsed XML, or undefined when the gateway does not implement it: a 501, a 400 that is not
+   * about the signature or credentials, or a 2xx that ignored the sub-resource and answered a plain
+   * object listing (`ListBucketResult`).
+   */
+  async #optionalS3Listing(
+    operation: string,
+    path: string,
+    params: readonly QueryParam[],
+    root: string,
+  ): Promise<unknown> {
+    let response: GatewayResponse;
+    try {
+      response = await this.#transport.send({ operation, method: 'GET', path, params, idempotent: true });
+    } catch (error) {
+      if (isUnsupportedCall(error)) return undefined;
+      throw error;
+    }
+    const value = parseXmlText(operation, response);
+    if (typeof value === 'object' && value !== null && !(root in value) && 'ListBucketResult' in value) {
+      return undefined;
+    }
+    return value;
+  }
 
   #send(call: OstorCall & { idempotent: boolean }): Promise<GatewayResponse> {
     const { service, emptyBody: _, ...rest } = call;
@@ -578,16 +726,44 @@ function parseXmlBody<S extends z.ZodType>(
   response: GatewayResponse,
   schema: S,
 ): z.output<S> {
-  const context = { operation, status: response.status };
-  let value: unknown;
+  return parseXmlValue(operation, parseXmlText(operation, response), schema, response.status);
+}
+
+function parseXmlText(operation: string, response: GatewayResponse): unknown {
   try {
-    value = parseXml(response.body);
+    return parseXml(response.body);
   } catch (error) {
-    throw new MalformedResponseError('the body is not XML', { ...context, cause: error });
+    throw new MalformedResponseError('the body is not XML', {
+      operation,
+      status: response.status,
+      cause: error,
+    });
   }
+}
+
+function parseXmlValue<S extends z.ZodType>(
+  operation: string,
+  value: unknown,
+  schema: S,
+  status = 200,
+): z.output<S> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new MalformedResponseError(describeIssue(parsed.error), context);
+  if (!parsed.success) throw new MalformedResponseError(describeIssue(parsed.error), { operation, status });
   return parsed.data;
+}
+
+/** 400 codes that are about the request's authentication, not about the call being unknown. */
+const AUTH_CODES = /Authorization|Signature|Credential|Token|Skew|Expired|AccessKey/i;
+
+/**
+ * Whether a gateway error says the S3 call itself is not implemented. Gateways differ: some answer
+ * 501 NotImplemented for a sub-resource they do not know, some 400 (InvalidArgument,
+ * InvalidRequest, ...). A 400 about the signature or credentials does not count.
+ */
+export function isUnsupportedCall(error: unknown): boolean {
+  if (!(error instanceof GatewayError)) return false;
+  if (error.status === 501) return true;
+  return error.status === 400 && !AUTH_CODES.test(error.gatewayCode ?? '');
 }
 
 /**

@@ -4,14 +4,18 @@ export type {
   KeyOptions,
   LimitSetting,
   LimitTarget,
+  ListMultipartUploadsOptions,
   ListObjectsOptions,
+  ListObjectVersionsOptions,
   ListUsageOptions,
   OpsResource,
   OstorClientOptions,
   QuotaTarget,
+  UploadPage,
   UserRef,
+  VersionPage,
 } from './client.ts';
-export { MAX_USAGE_PAGE, OstorClient } from './client.ts';
+export { isUnsupportedCall, MAX_USAGE_PAGE, OstorClient } from './client.ts';
 export type {
   AnyGatewayError,
   GatewayAuthReason,
@@ -31,8 +35,17 @@ export {
 } from './errors.ts';
 export type { OstorService, QueryFlag, QueryParam } from './query.ts';
 export { buildOstorQuery, encodeQuery, encodeRfc3986, FLAG, s3Path } from './query.ts';
-export type { DeleteObjectsResult, ObjectListing, ObjectSummary } from './s3.ts';
-export { MAX_DELETE_KEYS } from './s3.ts';
+export type {
+  DeleteEntry,
+  DeleteObjectsResult,
+  MultipartUploadSummary,
+  ObjectListing,
+  ObjectSummary,
+  ObjectVersionSummary,
+  UploadListing,
+  VersionListing,
+} from './s3.ts';
+export { MAX_DELETE_KEYS, NULL_VERSION_ID } from './s3.ts';
 export type {
   AccessKey,
   Account,

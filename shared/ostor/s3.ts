@@ -1,5 +1,6 @@
 // The plain-S3 pieces termination needs: the DeleteObjects body and its Content-MD5, and the
-// ListObjectsV2 and DeleteObjects answers parsed into typed values. XML text is decoded here by
+// ListObjectsV2, ListObjectVersions, ListMultipartUploads and DeleteObjects answers parsed into
+// typed values. XML text is decoded here by
 // hand (entities and character references), so a key comes back byte for byte.
 import { createHash } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
@@ -27,9 +28,19 @@ const XML_ESCAPES: Readonly<Record<string, string>> = {
   '\t': '&#x9;',
 };
 
-/** `<Delete>` with every key, non-quiet so the answer lists what was deleted. */
-export function deleteObjectsXml(keys: readonly string[]): string {
-  const objects = keys.map((key) => `<Object><Key>${escapeXml(key)}</Key></Object>`).join('');
+/** One DeleteObjects entry: a key (its current version; a delete marker in a versioned bucket) or one version of it. */
+export type DeleteEntry = string | { readonly key: string; readonly versionId?: string };
+
+/** `<Delete>` with every entry, non-quiet so the answer lists what was deleted. */
+export function deleteObjectsXml(entries: readonly DeleteEntry[]): string {
+  const objects = entries
+    .map((entry) => {
+      if (typeof entry === 'string') return `<Object><Key>${escapeXml(entry)}</Key></Object>`;
+      const version =
+        entry.versionId === undefined ? '' : `<VersionId>${escapeXml(entry.versionId)}</VersionId>`;
+      return `<Object><Key>${escapeXml(entry.key)}</Key>${version}</Object>`;
+    })
+    .join('');
   return `<?xml version="1.0" encoding="UTF-8"?><Delete><Quiet>false</Quiet>${objects}</Delete>`;
 }
 
@@ -63,9 +74,19 @@ const newParser = () =>
     parseTagValue: false,
     trimValues: false,
     processEntities: false,
-    isArray: (name) =>
-      name === 'Contents' || name === 'Deleted' || name === 'Error' || name === 'CommonPrefixes',
+    isArray: (name) => ARRAY_ELEMENTS.has(name),
   });
+
+/** Elements that may repeat: always arrays, so one entry reads like many. */
+const ARRAY_ELEMENTS: ReadonlySet<string> = new Set([
+  'Contents',
+  'Deleted',
+  'Error',
+  'CommonPrefixes',
+  'Version',
+  'DeleteMarker',
+  'Upload',
+]);
 
 /** Parses XML; throws on text that is not XML. */
 export function parseXml(text: string): unknown {
@@ -153,7 +174,14 @@ export const DeleteResultSchema = z.lazy(() =>
         z.object({
           Deleted: z.array(z.object({ Key: xmlText })).optional(),
           Error: z
-            .array(z.object({ Key: xmlText, Code: xmlText.optional(), Message: xmlText.optional() }))
+            .array(
+              z.object({
+                Key: xmlText,
+                VersionId: xmlText.optional(),
+                Code: xmlText.optional(),
+                Message: xmlText.optional(),
+              }),
+            )
             .optional(),
         }),
         // `<DeleteResult/>` and `<DeleteResult></DeleteResult>` parse as an empty string.
@@ -164,6 +192,7 @@ export const DeleteResultSchema = z.lazy(() =>
       deleted: (r.Deleted ?? []).map((d) => d.Key),
       errors: (r.Error ?? []).map((e) => ({
         key: e.Key,
+        ...(e.VersionId === undefined ? {} : { versionId: e.VersionId }),
         code: e.Code ?? 'InternalError',
         ...(e.Message === undefined ? {} : { message: e.Message }),
       })),
@@ -171,3 +200,86 @@ export const DeleteResultSchema = z.lazy(() =>
 );
 
 export type DeleteObjectsResult = Readonly<z.output<typeof DeleteResultSchema>>;
+
+/** S3 writes this version id for objects stored while versioning was off (and so should a gateway that omits it). */
+export const NULL_VERSION_ID = 'null';
+
+const VersionEntrySchema = z.lazy(() =>
+  z.object({ Key: xmlText, VersionId: xmlText.optional(), IsLatest: xmlBool.optional() }),
+);
+
+export const ListObjectVersionsSchema = z.lazy(() =>
+  z
+    .object({
+      ListVersionsResult: z.object({
+        IsTruncated: xmlBool.optional(),
+        NextKeyMarker: xmlText.optional(),
+        NextVersionIdMarker: xmlText.optional(),
+        EncodingType: z.string().trim().optional(),
+        Version: z.array(VersionEntrySchema).optional(),
+        DeleteMarker: z.array(VersionEntrySchema).optional(),
+      }),
+    })
+    .transform(({ ListVersionsResult: r }) => {
+      const url = r.EncodingType?.toLowerCase() === 'url';
+      const decode = (value: string) => (url ? decodeURIComponent(value) : value);
+      const entry =
+        (isDeleteMarker: boolean) =>
+        (v: { Key: string; VersionId?: string | undefined; IsLatest?: boolean | undefined }) => ({
+          key: decode(v.Key),
+          versionId: v.VersionId === undefined || v.VersionId === '' ? NULL_VERSION_ID : v.VersionId,
+          isDeleteMarker,
+          ...(v.IsLatest === undefined ? {} : { isLatest: v.IsLatest }),
+        });
+      // The parser groups <Version> and <DeleteMarker> apart, so the two kinds are not interleaved
+      // as on the wire: objects first, then markers.
+      const versions = [...(r.Version ?? []).map(entry(false)), ...(r.DeleteMarker ?? []).map(entry(true))];
+      const truncated = r.IsTruncated ?? false;
+      return {
+        versions,
+        isTruncated: truncated,
+        ...(truncated && r.NextKeyMarker !== undefined ? { nextKeyMarker: decode(r.NextKeyMarker) } : {}),
+        ...(truncated && r.NextVersionIdMarker !== undefined && r.NextVersionIdMarker !== ''
+          ? { nextVersionIdMarker: r.NextVersionIdMarker }
+          : {}),
+      };
+    }),
+);
+
+export type VersionListing = Readonly<z.output<typeof ListObjectVersionsSchema>>;
+export type ObjectVersionSummary = VersionListing['versions'][number];
+
+export const ListMultipartUploadsSchema = z.lazy(() =>
+  z
+    .object({
+      ListMultipartUploadsResult: z.object({
+        IsTruncated: xmlBool.optional(),
+        NextKeyMarker: xmlText.optional(),
+        NextUploadIdMarker: xmlText.optional(),
+        EncodingType: z.string().trim().optional(),
+        Upload: z
+          .array(z.object({ Key: xmlText, UploadId: xmlText, Initiated: z.string().trim().optional() }))
+          .optional(),
+      }),
+    })
+    .transform(({ ListMultipartUploadsResult: r }) => {
+      const url = r.EncodingType?.toLowerCase() === 'url';
+      const decode = (value: string) => (url ? decodeURIComponent(value) : value);
+      const truncated = r.IsTruncated ?? false;
+      return {
+        uploads: (r.Upload ?? []).map((u) => ({
+          key: decode(u.Key),
+          uploadId: u.UploadId,
+          ...(u.Initiated === undefined ? {} : { initiated: u.Initiated }),
+        })),
+        isTruncated: truncated,
+        ...(truncated && r.NextKeyMarker !== undefined ? { nextKeyMarker: decode(r.NextKeyMarker) } : {}),
+        ...(truncated && r.NextUploadIdMarker !== undefined && r.NextUploadIdMarker !== ''
+          ? { nextUploadIdMarker: r.NextUploadIdMarker }
+          : {}),
+      };
+    }),
+);
+
+export type UploadListing = Readonly<z.output<typeof ListMultipartUploadsSchema>>;
+export type MultipartUploadSummary = UploadListing['uploads'][number];

@@ -374,7 +374,8 @@ export class GatewayTransport {
       return {
         failure: new GatewayUnavailableError(context, `the gateway failed`),
         maybeApplied: true,
-        retryable: true,
+        // 501 Not Implemented is the gateway's lasting answer to the call, not a passing failure.
+        retryable: status !== 501,
       };
     }
     if (status === 401 || status === 403) {

@@ -200,6 +200,23 @@ export function continuationTokenProblem(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Object version ids and multipart upload ids: opaque strings the gateway handed out, sent back in
+ * a query and (version ids) in a DeleteObjects body, so printable and at most 1024 characters.
+ */
+export function opaqueIdProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be a string';
+  if (value.length === 0 || value.length > 1024) return 'must be 1 to 1024 characters';
+  if (!value.isWellFormed()) return 'must be well-formed Unicode';
+  for (let i = 0; i < value.length; i += 1) {
+    const unit = value.charCodeAt(i);
+    if (unit < 0x20 || unit === 0x7f || unit === 0xfffe || unit === 0xffff) {
+      return 'must not contain control characters';
+    }
+  }
+  return undefined;
+}
+
 // --- throwing forms -------------------------------------------------------------------------
 
 function check<T>(problem: string | undefined, field: string, value: T): T {
@@ -229,6 +246,11 @@ export const checkObjectKey = (value: string, field = 'key'): string =>
   check(objectKeyProblem(value), field, value);
 export const checkContinuationToken = (value: string, field = 'continuationToken'): string =>
   check(continuationTokenProblem(value), field, value);
+
+export const checkVersionId = (value: string, field = 'versionId'): string =>
+  check(opaqueIdProblem(value), field, value);
+export const checkUploadId = (value: string, field = 'uploadId'): string =>
+  check(opaqueIdProblem(value), field, value);
 
 /** A whole number in [min, max] (page sizes and the like). */
 export function checkIntegerInRange(value: unknown, field: string, min: number, max: number): number {

@@ -526,5 +526,117 @@ describe.each([2, 4] as const)('lifecycle over npm start, Signature V%i', (signa
       expect(disabledAt).toBeGreaterThanOrEqual(0);
       expect(disabledAt).toBeLessThan(firstBatch);
     });
+
+    it('refuses a versioned bucket holding only noncurrent versions and delete markers, and one with an unfinished upload', async () => {
+      // Prepare
+      const email = unique('term-versions');
+      await send('provision', { email });
+      const [user] = usersWith(email);
+      const id = user?.id ?? '';
+      const versioned = `versioned-${randomUUID().slice(0, 8)}`;
+      const uploading = `uploading-${randomUUID().slice(0, 8)}`;
+      const empty = `empty-${randomUUID().slice(0, 8)}`;
+      for (const name of [versioned, uploading, empty]) emulator.state.createBucket(id, name);
+      emulator.state.setVersioning(versioned, 'Enabled');
+      emulator.state.putObject(versioned, 'report.pdf', 'v1');
+      emulator.state.putObject(versioned, 'report.pdf', 'v2');
+      emulator.state.deleteObject(versioned, 'report.pdf');
+      emulator.state.createMultipartUpload(uploading, 'backup.tar');
+
+      // Act
+      const refused = await send('terminate', { email });
+
+      // Assess: 409 naming both, nothing deleted (ListObjectsV2 alone finds both empty).
+      expect(refused.status).toBe(409);
+      expect(refused.json.error?.message).toContain(versioned);
+      expect(refused.json.error?.message).toContain(uploading);
+      expect(refused.json.error?.message).not.toContain(empty);
+      for (const name of [versioned, uploading, empty]) expect(emulator.state.buckets.has(name)).toBe(true);
+      expect(emulator.state.buckets.get(versioned)?.versions.get('report.pdf')).toHaveLength(3);
+      expect(emulator.state.buckets.get(uploading)?.uploads.size).toBe(1);
+      expect(emulator.state.users.get(id)?.state).toBe('enabled');
+    });
+
+    it('purge deletes every version, delete marker and unfinished upload (more than one batch), then everything', async () => {
+      // Prepare
+      const email = unique('purge-versions');
+      await send('provision', { email });
+      const [user] = usersWith(email);
+      const id = user?.id ?? '';
+      const versioned = `versioned-${randomUUID().slice(0, 8)}`;
+      const plain = `plain-${randomUUID().slice(0, 8)}`;
+      emulator.state.createBucket(id, versioned);
+      emulator.state.createBucket(id, plain);
+      emulator.state.setVersioning(versioned, 'Enabled');
+      for (let i = 0; i < 700; i++) {
+        emulator.state.putObject(versioned, `obj-${i}`, 'first');
+        emulator.state.putObject(versioned, `obj-${i}`, 'second');
+        if (i % 2 === 0) emulator.state.deleteObject(versioned, `obj-${i}`);
+      }
+      emulator.state.setVersioning(versioned, 'Suspended');
+      emulator.state.putObject(versioned, 'null-version', 'n');
+      emulator.state.putObject(plain, 'zero', new Uint8Array());
+      for (let i = 0; i < 3; i++) emulator.state.createMultipartUpload(versioned, `upload-${i}`);
+      emulator.state.createMultipartUpload(plain, 'upload');
+      const mark = emulator.requests.length;
+
+      // Act
+      const { status, json } = await send('terminate', { email, purge: true });
+
+      // Assess
+      expect(status).toBe(200);
+      expect(json).toEqual({
+        email,
+        userId: id,
+        state: 'deleted',
+        deletedBuckets: expect.arrayContaining([versioned, plain]),
+      });
+      expect(emulator.state.buckets.has(versioned)).toBe(false);
+      expect(emulator.state.buckets.has(plain)).toBe(false);
+      expect(emulator.state.users.has(id)).toBe(false);
+      const requests = emulator.requests.slice(mark);
+      const batches = requests.filter((r) => r.method === 'POST' && r.path === `/${versioned}`);
+      expect(batches.length).toBeGreaterThanOrEqual(3);
+      const aborts = requests.filter(
+        (r) => r.method === 'DELETE' && r.params.some(([n]) => n === 'uploadId'),
+      );
+      expect(aborts).toHaveLength(4);
+      const disabledAt = requests.findIndex((r) => r.params.some(([name]) => name === 'disable'));
+      const firstBatch = requests.findIndex((r) => r.method === 'POST' && r.path === `/${versioned}`);
+      expect(disabledAt).toBeGreaterThanOrEqual(0);
+      expect(disabledAt).toBeLessThan(firstBatch);
+    });
+
+    it('purge resumes after a crash half-way: the next delivery finds less and finishes', async () => {
+      // Prepare
+      const email = unique('purge-resume');
+      await send('provision', { email });
+      const [user] = usersWith(email);
+      const id = user?.id ?? '';
+      const bucket = `resume-${randomUUID().slice(0, 8)}`;
+      emulator.state.createBucket(id, bucket);
+      emulator.state.setVersioning(bucket, 'Enabled');
+      for (let i = 0; i < 1_200; i++) emulator.state.putObject(bucket, `k-${i}`, 'x');
+      emulator.state.createMultipartUpload(bucket, 'upload');
+      // The upload's abort fails for good: the first delivery stops after the objects and versions are gone.
+      emulator.faults.inject({
+        match: { method: 'DELETE', param: 'uploadId' },
+        fault: { kind: 'status', status: 409, message: 'Injected conflict' },
+      });
+
+      // Act
+      const failed = await send('terminate', { email, purge: true });
+      const afterFailure = emulator.state.buckets.get(bucket);
+      const left = { versions: afterFailure?.versions.size, uploads: afterFailure?.uploads.size };
+      const done = await send('terminate', { email, purge: true });
+
+      // Assess
+      expect(failed.status).toBe(409);
+      expect(left).toEqual({ versions: 0, uploads: 1 });
+      expect(done.status).toBe(200);
+      expect(done.json).toEqual({ email, userId: id, state: 'deleted', deletedBuckets: [bucket] });
+      expect(emulator.state.buckets.has(bucket)).toBe(false);
+      expect(emulator.state.users.has(id)).toBe(false);
+    });
   });
 });

@@ -776,6 +776,171 @@ describe.each([2, 4] as const)('OstorClient with Signature V%i', (signatureVersi
     });
   });
 
+  describe('plain S3: object versions and multipart uploads', () => {
+    async function versionedBucket(): Promise<string> {
+      const owner = await newUser('versioned');
+      const name = uniqueBucket('ver');
+      h.emulator.state.createBucket(owner.userId, name);
+      h.emulator.state.setVersioning(name, 'Enabled');
+      return name;
+    }
+
+    it('lists versions and delete markers page by page, then deletes them by version id', async () => {
+      // Prepare
+      const bucket = await versionedBucket();
+      const keys = ['a b', 'c+d&e', 'dir/ü', 'tab\there'];
+      for (const key of keys) {
+        h.emulator.state.putObject(bucket, key, 'old');
+        h.emulator.state.putObject(bucket, key, 'new');
+        h.emulator.state.deleteObject(bucket, key);
+      }
+
+      // Act
+      const listed: { key: string; versionId: string; isDeleteMarker: boolean }[] = [];
+      let marker: { keyMarker: string; versionIdMarker: string } | undefined;
+      let pages = 0;
+      for (;;) {
+        const page = await client.listObjectVersions(bucket, { maxKeys: 5, ...marker });
+        listed.push(...page.versions);
+        pages += 1;
+        if (!page.isTruncated) break;
+        if (page.nextKeyMarker === undefined || page.nextVersionIdMarker === undefined)
+          throw new Error('no marker');
+        marker = { keyMarker: page.nextKeyMarker, versionIdMarker: page.nextVersionIdMarker };
+      }
+      const objectsBefore = await client.listObjects(bucket);
+      const result = await client.deleteObjects(
+        bucket,
+        listed.map((v) => ({ key: v.key, versionId: v.versionId })),
+      );
+      const after = await client.listObjectVersions(bucket);
+
+      // Assess
+      expect(objectsBefore.objects).toEqual([]);
+      expect(pages).toBe(3);
+      expect(listed).toHaveLength(12);
+      expect(
+        listed
+          .filter((v) => v.isDeleteMarker)
+          .map((v) => v.key)
+          .sort(),
+      ).toEqual([...keys].sort());
+      expect(new Set(listed.map((v) => `${v.key}@${v.versionId}`)).size).toBe(12);
+      expect(result.errors).toEqual([]);
+      expect(after).toEqual({ versions: [], isTruncated: false });
+      await client.deleteBucket(bucket);
+      expect(h.emulator.state.buckets.has(bucket)).toBe(false);
+    });
+
+    it('lists and aborts multipart uploads; a repeat after a lost answer is done, a fresh abort of a gone one is 404', async () => {
+      // Prepare
+      const bucket = await versionedBucket();
+      const first = h.emulator.state.createMultipartUpload(bucket, 'big file.bin');
+      const second = h.emulator.state.createMultipartUpload(bucket, 'big file.bin');
+      const third = h.emulator.state.createMultipartUpload(bucket, 'other/ü');
+
+      // Act
+      const page1 = await client.listMultipartUploads(bucket, { maxUploads: 2 });
+      const page2 = await client.listMultipartUploads(bucket, {
+        keyMarker: page1.nextKeyMarker ?? '',
+        uploadIdMarker: page1.nextUploadIdMarker ?? '',
+      });
+      h.emulator.faults.inject({
+        match: { method: 'DELETE', param: 'uploadId' },
+        fault: { kind: 'status', status: 500, afterApply: true },
+      });
+      const mark = h.emulator.requests.length;
+      await client.abortMultipartUpload(bucket, first.key, first.uploadId);
+      const attempts = h.since(mark).length;
+      await client.abortMultipartUpload(bucket, second.key, second.uploadId);
+      const gone = await caught(() => client.abortMultipartUpload(bucket, second.key, second.uploadId));
+      await client.abortMultipartUpload(bucket, third.key, third.uploadId);
+
+      // Assess
+      expect(page1.isTruncated).toBe(true);
+      expect([...page1.uploads, ...page2.uploads].map((u) => u.uploadId).sort()).toEqual(
+        [first.uploadId, second.uploadId, third.uploadId].sort(),
+      );
+      expect(page2.uploads.map((u) => u.key)).toEqual(['other/ü']);
+      expect(page2.isTruncated).toBe(false);
+      expect(attempts).toBe(2);
+      expect(gone).toBeInstanceOf(GatewayNotFoundError);
+      expect(gone).toMatchObject({ gatewayCode: 'NoSuchUpload' });
+      expect(h.emulator.state.buckets.get(bucket)?.uploads.size).toBe(0);
+    });
+
+    it('refuses invalid markers, page sizes, version ids and upload ids before any request', async () => {
+      const bucket = uniqueBucket('unused');
+      await expectRefusedLocally(
+        () => client.listObjectVersions(bucket, { versionIdMarker: 'v1' }),
+        'versionIdMarker',
+      );
+      await expectRefusedLocally(() => client.listObjectVersions(bucket, { maxKeys: 0 }), 'maxKeys');
+      await expectRefusedLocally(() => client.listObjectVersions(bucket, { keyMarker: '' }), 'keyMarker');
+      await expectRefusedLocally(
+        () => client.listMultipartUploads(bucket, { uploadIdMarker: 'u1' }),
+        'uploadIdMarker',
+      );
+      await expectRefusedLocally(
+        () => client.listMultipartUploads(bucket, { maxUploads: 1001 }),
+        'maxUploads',
+      );
+      await expectRefusedLocally(
+        () => client.deleteObjects(bucket, ['ok', { key: 'k', versionId: '' }]),
+        'keys[1].versionId',
+      );
+      await expectRefusedLocally(
+        () => client.deleteObjects(bucket, [{ key: '', versionId: 'v' }]),
+        'keys[0].key',
+      );
+      await expectRefusedLocally(() => client.abortMultipartUpload(bucket, 'k', 'bad\nid'), 'uploadId');
+      await expectRefusedLocally(() => client.abortMultipartUpload('Bad_Bucket', 'k', 'id'), 'bucket');
+    });
+
+    it('reads a gateway without versions or uploads (501, or 400 for the sub-resource) as holding none, without retrying', async () => {
+      // Prepare
+      const bucket = await versionedBucket();
+      h.emulator.state.putObject(bucket, 'k', 'x');
+      h.emulator.state.createMultipartUpload(bucket, 'k');
+      h.emulator.faults.inject({
+        match: { param: 'versions' },
+        fault: { kind: 'status', status: 501, message: 'Not implemented' },
+      });
+      h.emulator.faults.inject({
+        match: { param: 'uploads' },
+        fault: {
+          kind: 'status',
+          status: 400,
+          body: '<Error><Code>InvalidArgument</Code><Message>unknown sub-resource uploads</Message></Error>',
+        },
+      });
+      const mark = h.emulator.requests.length;
+
+      // Act
+      const versions = await client.listObjectVersions(bucket);
+      const uploads = await client.listMultipartUploads(bucket);
+      const requests = h.since(mark).length;
+      h.emulator.faults.inject({
+        match: { param: 'versions' },
+        fault: {
+          kind: 'status',
+          status: 400,
+          body: '<Error><Code>AuthorizationHeaderMalformed</Code><Message>region</Message></Error>',
+        },
+      });
+      const authProblem = await caught(() => client.listObjectVersions(bucket));
+      const real = await client.listObjectVersions(bucket);
+
+      // Assess
+      expect(versions).toEqual({ versions: [], isTruncated: false, unsupported: true });
+      expect(uploads).toEqual({ uploads: [], isTruncated: false, unsupported: true });
+      expect(requests).toBe(2);
+      expect(authProblem).toBeInstanceOf(GatewayRejectedError);
+      expect(real.versions).toHaveLength(1);
+      expect(real.unsupported).toBeUndefined();
+    });
+  });
+
   describe('authentication', () => {
     it('answers GatewayAuthError (access_denied) for a user that is not a system user', async () => {
       // Prepare

@@ -321,6 +321,59 @@ describe('plain S3 XML', () => {
     expect(await client.deleteObjects('b00', ['a'])).toEqual({ deleted: [], errors: [] });
   });
 
+  it('reads versions without VersionId as null versions, and a version error with its VersionId', async () => {
+    // Prepare
+    peer.answer((_request, response) => {
+      response.end(
+        '<ListVersionsResult><IsTruncated>true</IsTruncated><NextKeyMarker>a%20b</NextKeyMarker>' +
+          '<NextVersionIdMarker>v2</NextVersionIdMarker><EncodingType>url</EncodingType>' +
+          '<Version><Key>a%20b</Key><IsLatest>true</IsLatest></Version>' +
+          '<DeleteMarker><Key>c</Key><VersionId>v2</VersionId></DeleteMarker></ListVersionsResult>',
+      );
+    });
+
+    // Act
+    const listing = await client.listObjectVersions('b00');
+    peer.answer(
+      rawJson(
+        '<DeleteResult><Error><Key>a</Key><VersionId>v1</VersionId><Code>AccessDenied</Code></Error></DeleteResult>',
+      ),
+    );
+    const deleted = await client.deleteObjects('b00', [{ key: 'a', versionId: 'v1' }]);
+
+    // Assess
+    expect(listing).toEqual({
+      versions: [
+        { key: 'a b', versionId: 'null', isDeleteMarker: false, isLatest: true },
+        { key: 'c', versionId: 'v2', isDeleteMarker: true },
+      ],
+      isTruncated: true,
+      nextKeyMarker: 'a b',
+      nextVersionIdMarker: 'v2',
+    });
+    expect(peer.requests[0]?.url).toBe('/b00?versions&encoding-type=url');
+    expect(deleted.errors).toEqual([{ key: 'a', versionId: 'v1', code: 'AccessDenied' }]);
+  });
+
+  it('reads a gateway that ignores ?versions and ?uploads (answering an object listing) as holding none', async () => {
+    // Prepare
+    peer.answer((_request, response) => {
+      response.end('<ListBucketResult><Contents><Key>k</Key></Contents></ListBucketResult>');
+    });
+
+    // Act
+    const versions = await client.listObjectVersions('b00');
+    const uploads = await client.listMultipartUploads('b00', { maxUploads: 10 });
+
+    // Assess
+    expect(versions).toEqual({ versions: [], isTruncated: false, unsupported: true });
+    expect(uploads).toEqual({ uploads: [], isTruncated: false, unsupported: true });
+    expect(peer.requests.map((r) => r.url)).toEqual([
+      '/b00?versions&encoding-type=url',
+      '/b00?uploads&encoding-type=url&max-uploads=10',
+    ]);
+  });
+
   it('answers MalformedResponseError for a listing that is not XML', async () => {
     peer.answer(rawJson('{"not":"xml"}'));
     expect(await caught(() => client.listObjects('b00'))).toBeInstanceOf(MalformedResponseError);
