@@ -14,7 +14,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../infra/bundling.ts';
+import { SWEEP_NODE_OPTIONS as DEPLOYED_SWEEP_NODE_OPTIONS, PROJECT_ROOT } from '../infra/bundling.ts';
 import { generateWebhookSecret } from '../shared/signing/index.ts';
 import { bundleFunction } from './lib/bundle.ts';
 import { knob } from './lib/knobs.ts';
@@ -53,6 +53,8 @@ interface Run {
 
 const failures: string[] = [];
 let handlerBundle = '';
+/** NODE_OPTIONS of the sweeping process: the collect-usage function's own (infra), overridable. */
+const SWEEP_NODE_OPTIONS = process.env.BENCH_SWEEP_NODE_OPTIONS ?? DEPLOYED_SWEEP_NODE_OPTIONS;
 
 async function measure(
   mode: SweepMode,
@@ -77,6 +79,10 @@ async function measure(
       {
         SWEEP_MODE: mode,
         SWEEP_HANDLER: handlerBundle,
+        ...(process.env.SWEEP_TRACE_MEMORY === undefined
+          ? {}
+          : { SWEEP_TRACE_MEMORY: process.env.SWEEP_TRACE_MEMORY }),
+        ...(mode === 'sweep' && SWEEP_NODE_OPTIONS !== '' ? { NODE_OPTIONS: SWEEP_NODE_OPTIONS } : {}),
         ...(take < seeded ? { SWEEP_LIMIT: String(take) } : {}),
         OSTOR_GATEWAY_URL: gateway.url,
         OSTOR_ACCESS_KEY_ID: gateway.accessKeyId,

@@ -93,6 +93,8 @@ export async function runChild(
   if (code !== 0) {
     throw new Error(`${script} exited with ${code ?? 'a signal (timeout?)'}:\n${output.stderr.slice(-4000)}`);
   }
+  // Diagnostics the child printed on stderr (e.g. SWEEP_TRACE_MEMORY) go on to ours.
+  if (env.SWEEP_TRACE_MEMORY === '1') process.stderr.write(output.stderr);
   const last = output.stdout.trim().split('\n').pop() ?? '';
   return JSON.parse(last) as unknown;
 }

@@ -10,7 +10,14 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { FunctionName } from '../bundling.ts';
-import { BUNDLING, entryOf, FUNCTION_NAMES, NODE_OPTIONS, PROJECT_ROOT } from '../bundling.ts';
+import {
+  BUNDLING,
+  entryOf,
+  FUNCTION_NAMES,
+  NODE_OPTIONS,
+  PROJECT_ROOT,
+  SWEEP_NODE_OPTIONS,
+} from '../bundling.ts';
 import type { StackConfig } from '../config.ts';
 import { Secrets, secretArnOf } from './secrets.ts';
 import { TABLE_ACTIONS, type Tables } from './tables.ts';
@@ -150,6 +157,7 @@ export class Functions extends Construct {
             USAGE_WEBHOOK_SECRET_ID: secretArnOf(secrets.usageWebhook),
             USAGE_LEDGER_TABLE_NAME: tables.usageLedger.tableName,
             USAGE_GRACE_SECONDS: String(config.usageGraceSeconds),
+            NODE_OPTIONS: SWEEP_NODE_OPTIONS,
           }
         : {
             ...gateway,

@@ -113,13 +113,21 @@ export class WebhookSink implements UsageSink {
       { id: message.id, timestamp: Math.floor(this.#clock() / 1000), body: message.body },
       secrets,
     );
+    // A timer cleared as soon as the answer is in: AbortSignal.timeout() would keep every
+    // delivery's signal and timer alive for the full timeout after it finished — at sweep rates,
+    // tens of thousands of them, and memory that grows with the count of objects.
+    const abort = new AbortController();
+    const timer = setTimeout(
+      () => abort.abort(new DOMException('delivery timed out', 'TimeoutError')),
+      timeoutMs,
+    );
     try {
       const response = await this.#pool.request({
         method: 'POST',
         path: `${this.#url.pathname}${this.#url.search}`,
         headers: { ...headers, 'content-type': 'application/json' },
         body: message.body,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: abort.signal,
       });
       // Read (and drop) the answer so the connection goes back to the pool.
       await response.body.dump({ limit: 64 * 1024 });
@@ -140,6 +148,8 @@ export class WebhookSink implements UsageSink {
         retryable: true,
         reason: `no answer from the receiver (${String(code ?? 'error')})`,
       };
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -12,6 +12,7 @@ import {
   FUNCTION_NAMES,
   type FunctionName,
   PROJECT_ROOT,
+  SWEEP_NODE_OPTIONS,
   WEBHOOK_FUNCTIONS,
 } from '../../infra/bundling.ts';
 import { FUNCTION_SETTINGS, nodejsBundling, pascal } from '../../infra/constructs/functions.ts';
@@ -56,9 +57,14 @@ describe('functions', () => {
         Handler: 'index.handler',
         MemorySize: FUNCTION_SETTINGS[name].memorySize,
         Timeout: FUNCTION_SETTINGS[name].timeout.toSeconds(),
-        Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: '--enable-source-maps' }) },
+        Environment: {
+          Variables: expect.objectContaining({
+            NODE_OPTIONS: name === 'collect-usage' ? SWEEP_NODE_OPTIONS : '--enable-source-maps',
+          }),
+        },
       });
     }
+    expect(SWEEP_NODE_OPTIONS).toBe('--enable-source-maps --max-semi-space-size=4 --max-old-space-size=256');
   });
 
   it('reserve a concurrency of 1 for collect-usage only', () => {
