@@ -27,7 +27,7 @@ export interface UsageSeedOptions {
 const FIRST_SERVICE_ID = 8_000_000_000_000_065n;
 
 /** mulberry32: small, fast and good enough to vary counters reproducibly. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -15,3 +15,11 @@ export function timeLeft(now: number = Date.now()): number | undefined {
   const deadline = store.getStore();
   return deadline === undefined ? undefined : deadline - now;
 }
+
+/** Time kept back from an invocation's remaining time to log, record and send the answer. */
+export const ANSWER_MARGIN_MS = 2_000;
+
+/** The deadline for an invocation with `remainingMs` left (Lambda's getRemainingTimeInMillis()). */
+export function deadlineFor(remainingMs: number, now: number = Date.now()): number {
+  return now + Math.max(0, remainingMs - ANSWER_MARGIN_MS);
+}

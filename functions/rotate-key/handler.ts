@@ -2,7 +2,7 @@
 // Secrets Manager rotation function of the gateway credentials: its four steps come here too.
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { runWithDeadline } from '../../shared/deadline.ts';
+import { deadlineFor, runWithDeadline } from '../../shared/deadline.ts';
 import { ConfigurationError } from '../../shared/errors.ts';
 import { rotateGatewayCredentials } from '../../shared/lifecycle/credential-rotation.ts';
 import { parseInput, RotateKeyData } from '../../shared/lifecycle/requests.ts';
@@ -39,7 +39,7 @@ async function rotateCredentials(rotation: RotationInvocation, context: Context)
   secretsManager ??= new SecretsManagerClient({});
   const secrets = secretsManager;
   // Each step's gateway calls give up before the invocation's time runs out (see shared/deadline.ts).
-  const deadline = Date.now() + Math.max(0, context.getRemainingTimeInMillis() - 2_000);
+  const deadline = deadlineFor(context.getRemainingTimeInMillis());
   try {
     await runWithDeadline(deadline, () =>
       rotateGatewayCredentials(rotation, {

@@ -8,7 +8,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { runWithDeadline } from '../deadline.ts';
+import { deadlineFor, runWithDeadline } from '../deadline.ts';
 import { ConfigurationError, InvalidInputError } from '../errors.ts';
 import type { LifecycleEvents } from '../lifecycle/ports.ts';
 import type { EventType } from '../lifecycle/requests.ts';
@@ -26,9 +26,6 @@ import { getRuntime } from './runtime.ts';
  * stored answer of provision / rotate-key holds the customer's secret key, so not much longer.
  */
 export const IDEMPOTENCY_TTL_SECONDS = 25 * 3600;
-
-/** Time kept back from the invocation's remaining time to log, record and send the answer. */
-const ANSWER_MARGIN_MS = 2_000;
 
 export interface LifecycleRequestContext {
   readonly envelope: { readonly type: string; readonly timestamp: Date; readonly data: unknown };
@@ -92,7 +89,7 @@ export function createLifecycleHandler<Request, Result>(
       const request = definition.parse(envelope.data, envelope);
       const context: LifecycleRequestContext = { envelope, invocation, runtime, events, lambdaContext };
       // Gateway calls give up (504) before the invocation's own time runs out, leaving room to answer.
-      const deadline = Date.now() + Math.max(0, lambdaContext.getRemainingTimeInMillis() - ANSWER_MARGIN_MS);
+      const deadline = deadlineFor(lambdaContext.getRemainingTimeInMillis());
       const run = () => runWithDeadline(deadline, () => definition.run(request, context));
 
       let result: Result;

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EmulatorState, UsageItemSeed } from '../../../emulator/gateway.ts';
+import { prng } from '../../../emulator/usage-generator.ts';
 import { parseWebhookSecrets } from '../../../shared/signing/index.ts';
 import type { UsageLedger } from '../../../shared/usage/ledger.ts';
 import { DynamoUsageLedger } from '../../../shared/usage/ledger-dynamodb.ts';
@@ -33,18 +34,6 @@ function population(state: EmulatorState, count: number): Population {
     return { userId: user.id, email: user.email, buckets };
   });
   return { users };
-}
-
-/** A deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 const DAY_MS = 86_400_000;
