@@ -25,17 +25,49 @@ export function entryOf(name: FunctionName): string {
 }
 
 /**
+ * Packages left out of the bundles because no function needs them at run time on Lambda. The SDK's
+ * default credential chain reaches each of them only through a dynamic `import()` made when the
+ * environment holds no credentials, and Lambda always puts the role's credentials in the
+ * environment (the chain's first link). Should one ever be needed it resolves to the runtime's own
+ * copy of the SDK. Leaving them out keeps about 110 KB of STS/SSO clients out of every bundle.
+ */
+export const RUNTIME_PROVIDED_MODULES = [
+  '@aws-sdk/credential-provider-http',
+  '@aws-sdk/credential-provider-ini',
+  '@aws-sdk/credential-provider-login',
+  '@aws-sdk/credential-provider-process',
+  '@aws-sdk/credential-provider-sso',
+  '@aws-sdk/credential-provider-web-identity',
+  '@aws-sdk/nested-clients',
+  '@aws-sdk/token-providers',
+  '@smithy/credential-provider-imds',
+] as const;
+
+/**
+ * undici's llhttp parser without SIMD: a second 72 KB copy of the WebAssembly parser, compiled only
+ * when the SIMD build cannot be (ppc64 before Node 24.12, or UNDICI_NO_WASM_SIMD=1). V8 compiles
+ * the SIMD build on both Lambda architectures, so the fallback is left out; were it ever reached,
+ * the first gateway connection would fail with "Cannot find module '../llhttp/llhttp-wasm.js'".
+ */
+export const UNUSED_FALLBACKS = ['*/llhttp/llhttp-wasm.js'] as const;
+
+/**
  * esbuild settings shared by the stack and the benchmark.
  * - ESM, so top-level await and `import.meta` work and the runtime loads `index.mjs`.
  * - `module` before `main`: ESM builds of dependencies tree-shake better.
  * - The banner gives CommonJS dependencies bundled into an ESM file the `require` they expect
  *   (esbuild's shim calls it for Node built-ins such as `crypto`).
- * - `@aws-sdk/*` stays external: the nodejs24.x runtime ships AWS SDK v3, so bundling it would only
- *   add weight. `@smithy/*` (used directly by the signers) is bundled: the runtime's copy is an
- *   implementation detail of its SDK, not a promise. `node:` built-ins (node:sqlite of the local
- *   store included) are external by nature on platform node.
- * - Linked source maps without sources: stack traces map back to the TypeScript (NODE_OPTIONS has
- *   --enable-source-maps) while the package carries no copy of the source.
+ * - The AWS SDK is bundled, tree-shaken from its ESM build, except what is never loaded on Lambda
+ *   (RUNTIME_PROVIDED_MODULES). The runtime does ship SDK v3, but importing its copy (CommonJS,
+ *   every command and schema of each client) took ~59 ms of a cold start on its own, and the whole
+ *   function 105-110 ms over bare Node; bundled, the same function imports in ~70 ms over bare Node.
+ *   The bundle also pins the SDK version the tests ran against. `npm run bench -- bundles` measures
+ *   both layouts side by side.
+ * - `node:` built-ins (node:sqlite of the local store included) are external by nature.
+ * - Linked source maps without sources. Node's --enable-source-maps is not set: it costs every cold
+ *   start ~10 ms (Node reads the whole bundle to index its lines and parses the map at import).
+ *   Instead shared/runtime/stack-map.ts maps the stack of an error our logger writes, reading the
+ *   map on the first such error.
  */
 export const BUNDLING = {
   target: 'node24',
@@ -45,14 +77,11 @@ export const BUNDLING = {
   sourceMap: true,
   sourcesContent: false,
   mainFields: ['module', 'main'],
-  externalModules: ['@aws-sdk/*'],
+  externalModules: [...RUNTIME_PROVIDED_MODULES, ...UNUSED_FALLBACKS],
   banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
   /** The file the runtime loads (`index.handler`). */
   outputFile: 'index.mjs',
 } as const;
-
-/** NODE_OPTIONS of every function: source-mapped stack traces in the logs. */
-export const NODE_OPTIONS = '--enable-source-maps';
 
 /**
  * NODE_OPTIONS of collect-usage. With V8's defaults the sweep's resident memory grew with the
@@ -62,4 +91,13 @@ export const NODE_OPTIONS = '--enable-source-maps';
  * flat (127 MiB at 3k, 136 at 30k) at the same speed; the ceiling is several times the ~60 MiB
  * the sweep uses at its peak with 32 objects in flight. Measured by `npm run bench -- sweep`.
  */
-export const SWEEP_NODE_OPTIONS = `${NODE_OPTIONS} --max-semi-space-size=4 --max-old-space-size=256`;
+export const SWEEP_NODE_OPTIONS = '--max-semi-space-size=4 --max-old-space-size=256';
+
+/**
+ * The NODE_OPTIONS a function runs with, or undefined for none: only collect-usage has any (the
+ * webhook functions need no flag; source maps are applied by our logger, see BUNDLING). The stack,
+ * its tests and the benchmarks all take it from here.
+ */
+export function nodeOptionsOf(name: FunctionName): string | undefined {
+  return name === 'collect-usage' ? SWEEP_NODE_OPTIONS : undefined;
+}

@@ -5,9 +5,16 @@ import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { BUNDLING, entryOf, type FunctionName, PROJECT_ROOT } from '../../infra/bundling.ts';
 
+/** What a benchmark may change to bundle a layout other than the deployed one (its baseline). */
+export interface BundleOverrides {
+  /** Modules left outside the bundle instead of BUNDLING.externalModules. */
+  readonly external?: readonly string[];
+}
+
 export async function bundleFunction(
   name: FunctionName,
   outdir: string,
+  overrides: BundleOverrides = {},
 ): Promise<{ file: string; metafile: Metafile }> {
   const file = join(outdir, BUNDLING.outputFile);
   const result = await build({
@@ -21,7 +28,7 @@ export async function bundleFunction(
     sourcemap: BUNDLING.sourceMap,
     sourcesContent: BUNDLING.sourcesContent,
     mainFields: [...BUNDLING.mainFields],
-    external: [...BUNDLING.externalModules],
+    external: [...(overrides.external ?? BUNDLING.externalModules)],
     banner: { js: BUNDLING.banner },
     metafile: true,
     logLevel: 'warning',

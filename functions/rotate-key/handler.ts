@@ -14,6 +14,7 @@ import type { LambdaHandler } from '../../shared/runtime/lifecycle-handler.ts';
 import { createLifecycleHandler } from '../../shared/runtime/lifecycle-handler.ts';
 import { createLogger } from '../../shared/runtime/logging.ts';
 import { getRuntime } from '../../shared/runtime/runtime.ts';
+import { withMappedStack } from '../../shared/runtime/stack-map.ts';
 
 const lifecycle = createLifecycleHandler({
   type: 'rotate-key',
@@ -66,7 +67,7 @@ async function rotateCredentials(rotation: RotationInvocation, context: Context)
       version: rotation.token,
       cause: error,
     });
-    throw error;
+    throw withMappedStack(error);
   }
 }
 

@@ -10,14 +10,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { FunctionName } from '../bundling.ts';
-import {
-  BUNDLING,
-  entryOf,
-  FUNCTION_NAMES,
-  NODE_OPTIONS,
-  PROJECT_ROOT,
-  SWEEP_NODE_OPTIONS,
-} from '../bundling.ts';
+import { BUNDLING, entryOf, FUNCTION_NAMES, nodeOptionsOf, PROJECT_ROOT } from '../bundling.ts';
 import type { StackConfig } from '../config.ts';
 import { Secrets, secretArnOf } from './secrets.ts';
 import { TABLE_ACTIONS, type Tables } from './tables.ts';
@@ -126,7 +119,6 @@ export class Functions extends Construct {
       // DynamoDB adapters (not SQLite on a read-only disk) from it, and only webhooks (which
       // collect-usage never receives: it has no URL) touch the idempotency store.
       IDEMPOTENCY_TABLE_NAME: tables.idempotency.tableName,
-      NODE_OPTIONS,
     };
 
     for (const name of FUNCTION_NAMES) {
@@ -157,12 +149,14 @@ export class Functions extends Construct {
             USAGE_WEBHOOK_SECRET_ID: secretArnOf(secrets.usageWebhook),
             USAGE_LEDGER_TABLE_NAME: tables.usageLedger.tableName,
             USAGE_GRACE_SECONDS: String(config.usageGraceSeconds),
-            NODE_OPTIONS: SWEEP_NODE_OPTIONS,
           }
         : {
             ...gateway,
             WEBHOOK_SECRET_ID: secretArnOf(secrets.webhook),
           };
+
+      const nodeOptions = nodeOptionsOf(name);
+      if (nodeOptions !== undefined) environment.NODE_OPTIONS = nodeOptions;
 
       const fn = new NodejsFunction(this, label, {
         entry: entryOf(name),

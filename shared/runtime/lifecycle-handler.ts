@@ -20,6 +20,7 @@ import { classifyInvocation, jsonResponse } from './invocation.ts';
 import { createLogger, createMetrics } from './logging.ts';
 import type { Runtime } from './runtime.ts';
 import { getRuntime } from './runtime.ts';
+import { withMappedStack } from './stack-map.ts';
 
 /**
  * How long a delivered webhook-id is remembered: the contract asks for at least 24 hours, and the
@@ -121,7 +122,7 @@ export function createLifecycleHandler<Request, Result>(
       if (mapped.fault) logger.error('event failed', { ...details, cause: error });
       else logger.warn('event refused', details);
       if (invocation.kind === 'http') return jsonResponse(mapped.status, mapped.body) satisfies HttpResponse;
-      throw error;
+      throw withMappedStack(error);
     }
   };
 

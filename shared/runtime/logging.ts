@@ -3,6 +3,7 @@
 import { LogFormatter, Logger, LogItem } from '@aws-lambda-powertools/logger';
 import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { mapStack } from './stack-map.ts';
 
 const SECRET_KEY = /secret|password|authorization|signature|credential|token|^key$|privatekey/i;
 const SECRET_VALUE = /whsec_[A-Za-z0-9+/=]+|AWS4-HMAC-SHA256 [^\s"]+|AWS [A-Za-z0-9]+:[A-Za-z0-9+/=]+/g;
@@ -15,7 +16,15 @@ export function redact(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   if (value instanceof Error) {
     return redact(
-      { name: value.name, message: value.message, code: (value as { code?: unknown }).code },
+      {
+        name: value.name,
+        message: value.message,
+        code: (value as { code?: unknown }).code,
+        // Mapped to the TypeScript sources first, so the redaction below also covers the mapped text.
+        stack: typeof value.stack === 'string' ? mapStack(value.stack) : undefined,
+        // The error underneath (a failed SDK call inside a Powertools error, say), redacted alike.
+        ...(value.cause === undefined ? {} : { cause: value.cause }),
+      },
       depth,
     );
   }

@@ -2,7 +2,7 @@
 // their bundles, the webhook URLs, the usage schedule, the secrets and the gateway key rotation,
 // the tables, and operations (destinations, log groups, alarms).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Match } from 'aws-cdk-lib/assertions';
@@ -12,6 +12,7 @@ import {
   FUNCTION_NAMES,
   type FunctionName,
   PROJECT_ROOT,
+  RUNTIME_PROVIDED_MODULES,
   SWEEP_NODE_OPTIONS,
   WEBHOOK_FUNCTIONS,
 } from '../../infra/bundling.ts';
@@ -57,14 +58,12 @@ describe('functions', () => {
         Handler: 'index.handler',
         MemorySize: FUNCTION_SETTINGS[name].memorySize,
         Timeout: FUNCTION_SETTINGS[name].timeout.toSeconds(),
-        Environment: {
-          Variables: expect.objectContaining({
-            NODE_OPTIONS: name === 'collect-usage' ? SWEEP_NODE_OPTIONS : '--enable-source-maps',
-          }),
-        },
       });
+      // Only the sweep has NODE_OPTIONS (its memory flags); no function pays for --enable-source-maps.
+      const variables = (functionProps(name).Environment as { Variables: Record<string, string> }).Variables;
+      expect(variables.NODE_OPTIONS).toBe(name === 'collect-usage' ? SWEEP_NODE_OPTIONS : undefined);
     }
-    expect(SWEEP_NODE_OPTIONS).toBe('--enable-source-maps --max-semi-space-size=4 --max-old-space-size=256');
+    expect(SWEEP_NODE_OPTIONS).toBe('--max-semi-space-size=4 --max-old-space-size=256');
   });
 
   it('reserve a concurrency of 1 for collect-usage only', () => {
@@ -107,7 +106,7 @@ describe('functions', () => {
       sourceMap: true,
       sourcesContent: false,
       mainFields: ['module', 'main'],
-      externalModules: ['@aws-sdk/*'],
+      externalModules: [...RUNTIME_PROVIDED_MODULES, '*/llhttp/llhttp-wasm.js'],
       banner: BUNDLING.banner,
       forceDockerBundling: false,
     });
@@ -115,13 +114,21 @@ describe('functions', () => {
 });
 
 describe('bundles', () => {
-  it('are minified ESM with the require banner, a linked source map, and the AWS SDK left to the runtime', () => {
+  it('are minified ESM with the require banner, a linked source map, and the AWS SDK inside', () => {
     for (const name of FUNCTION_NAMES) {
       const dir = bundleDir(name);
       const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
       expect(code.startsWith(BUNDLING.banner)).toBe(true);
       expect(code.trimEnd().endsWith('//# sourceMappingURL=index.mjs.map')).toBe(true);
-      expect(code).toMatch(/from\s*"@aws-sdk\/client-secrets-manager"/);
+      // The SDK clients are bundled: nothing is imported from a package at load time, and the only
+      // packages left outside are the credential providers, behind dynamic imports.
+      expect(code).not.toMatch(/from\s*"@/);
+      const dynamic = [...code.matchAll(/import\("(@[^"]+)"\)/g)].map((match) => match[1]);
+      expect(dynamic.length).toBeGreaterThan(0);
+      for (const path of dynamic) expect(RUNTIME_PROVIDED_MODULES).toContain(path);
+      // undici's non-SIMD WebAssembly parser is left out; its SIMD build is inside.
+      expect(code).toContain('"../llhttp/llhttp-wasm.js"');
+      expect(statSync(join(dir, 'index.mjs')).size).toBeLessThanOrEqual(800 * 1024);
       // Minified: the project's own function names are gone.
       expect(code).not.toContain('createLifecycleHandler');
       const map = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as {
@@ -132,12 +139,12 @@ describe('bundles', () => {
     }
   });
 
-  it('load on Node 24 with only the SDK from node_modules, and export the handler', () => {
-    const file = pathToFileURL(join(bundleDir('rotate-key'), 'index.mjs')).href;
+  it('load on Node 24 with the functions’ own NODE_OPTIONS, and export the handler', () => {
+    const file = pathToFileURL(join(bundleDir('collect-usage'), 'index.mjs')).href;
     const result = spawnSync(
       process.execPath,
       [
-        '--enable-source-maps',
+        ...SWEEP_NODE_OPTIONS.split(' '),
         '--input-type=module',
         '-e',
         `const m = await import(${JSON.stringify(file)}); console.log(typeof m.handler)`,

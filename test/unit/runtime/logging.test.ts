@@ -40,6 +40,27 @@ describe('redact', () => {
     expect(masked).toContain('bad header');
   });
 
+  it('keeps the error underneath an error (its cause chain), redacted alike', () => {
+    // Prepare: what Powertools throws when the idempotency table cannot be written.
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const root = Object.assign(new Error(`Cannot find package with ${secret}`), {
+      code: 'ERR_MODULE_NOT_FOUND',
+    });
+    const outer = new Error('Failed to save in progress record to idempotency store', { cause: root });
+    // Act
+    const masked = redact({ cause: outer }) as { cause: Record<string, unknown> };
+    // Assess
+    expect(masked.cause).toMatchObject({
+      message: 'Failed to save in progress record to idempotency store',
+      cause: { name: 'Error', code: 'ERR_MODULE_NOT_FOUND', message: `Cannot find package with ${REDACTED}` },
+    });
+    expect(JSON.stringify(masked)).not.toContain('MfKQ9r8GKYqr');
+    // A cause cycle ends at the depth limit instead of recursing forever.
+    const cyclic = new Error('a');
+    cyclic.cause = cyclic;
+    expect(JSON.stringify(redact(cyclic))).toContain('[depth]');
+  });
+
   it('is applied by the logger to every line it prints', () => {
     // Prepare
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
