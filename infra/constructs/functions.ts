@@ -188,7 +188,7 @@ export class Functions extends Construct {
         tables.usageLedger.grant(fn, ...TABLE_ACTIONS);
       } else {
         Secrets.grantRead(secrets.webhook, fn);
-        tables.idempotency.grant(fn, ...TABLE_ACTIONS);
+        tables.grantIdempotency(fn);
       }
       functions.set(name, fn);
       logGroups.set(name, logGroup);

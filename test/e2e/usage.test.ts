@@ -606,14 +606,24 @@ describe('collect-usage on the local schedule of npm start', () => {
     // Act: nothing but waiting.
     // Generous waits: on 2 shared cores under the full suite a 1 s tick can run late.
     await waitFor('the schedule to sweep every object', () => emulator.state.usage.size === 0, 25_000);
-    const finished = () => server.output().match(/usage sweep finished/g)?.length ?? 0;
-    const sweepsSoFar = finished();
-    await waitFor('two more scheduled sweeps', () => finished() >= sweepsSoFar + 2, 15_000);
+    // Counted by the handler's closing line ("event handled", written just after the sweep's own
+    // "usage sweep finished"), so a sweep counts only once its line is out.
+    const handledLines = () =>
+      server
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('"message":"event handled"'));
+    const sweepsSoFar = handledLines().length;
+    await waitFor(
+      'two more scheduled sweeps',
+      () => handledLines().length >= Math.max(sweepsSoFar + 2, 3),
+      15_000,
+    );
     // Assess: announced; every sweep started by the schedule, none by a webhook; the receiver
     // always said 2xx, so no delivery may have failed on the sender's side either.
     const output = server.output();
     expect(output).toContain('sweep every 1 s');
-    const handled = output.split('\n').filter((line) => line.includes('"message":"event handled"'));
+    const handled = handledLines();
     expect(handled.length).toBeGreaterThanOrEqual(3);
     expect(handled.every((line) => line.includes('"source":"schedule"'))).toBe(true);
     expect(output).not.toContain('not delivered');

@@ -5,6 +5,7 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_NAMES, type FunctionName } from '../../infra/bundling.ts';
+import { TABLE_KEY_ACTIONS } from '../../infra/constructs/tables.ts';
 import { VhiS3BillingStack } from '../../infra/stack.ts';
 import { idOf, resourcesOf, type Synthesized, synthesize } from './synth.ts';
 
@@ -146,6 +147,29 @@ describe('IAM', () => {
       expect(list(dynamo[0]?.Resource).map((resource) => JSON.stringify(resource))).toEqual([
         name === 'collect-usage' ? ledger : idempotency,
       ]);
+    }
+  });
+
+  it('lets the webhook functions use the idempotency table’s key through DynamoDB only, and nothing else any key', () => {
+    const key = JSON.stringify({
+      'Fn::GetAtt': [idOf(synth.stack, synth.stack.tables.idempotencyKey), 'Arn'],
+    });
+    for (const name of FUNCTION_NAMES) {
+      const kms = statementsOf(name).filter((statement) =>
+        list(statement.Action).some((a) => a.startsWith('kms:')),
+      );
+      if (name === 'collect-usage') {
+        expect(kms).toEqual([]);
+        continue;
+      }
+      expect(kms).toHaveLength(1);
+      expect(list(kms[0]?.Action ?? []).sort()).toEqual([...TABLE_KEY_ACTIONS].sort());
+      expect(list(kms[0]?.Resource).map((resource) => JSON.stringify(resource))).toEqual([key]);
+      expect(kms[0]?.Condition).toEqual({
+        StringEquals: {
+          'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+        },
+      });
     }
   });
 

@@ -294,6 +294,26 @@ describe('tables', () => {
     }
   });
 
+  it('encrypt the idempotency records with a key of their own, rotated yearly and kept with the table', () => {
+    const key = idOf(synth.stack, synth.stack.tables.idempotencyKey);
+    const tables = resourcesOf(synth.template, 'AWS::DynamoDB::Table');
+    expect(tables[idOf(synth.stack, synth.stack.tables.idempotency)]?.Properties?.SSESpecification).toEqual({
+      SSEEnabled: true,
+      SSEType: 'KMS',
+      KMSMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] },
+    });
+    // The ledger holds no secret: the AWS-owned key (SSE "disabled" is CloudFormation's word for it), no KMS calls.
+    expect(tables[idOf(synth.stack, synth.stack.tables.usageLedger)]?.Properties?.SSESpecification).toEqual({
+      SSEEnabled: false,
+    });
+    synth.template.resourceCountIs('AWS::KMS::Key', 1);
+    expect(resourcesOf(synth.template, 'AWS::KMS::Key')[key]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: { EnableKeyRotation: true },
+    });
+  });
+
   it('are named to the functions that use them', () => {
     const idempotency = synth.stack.resolve(synth.stack.tables.idempotency.tableName);
     const ledger = synth.stack.resolve(synth.stack.tables.usageLedger.tableName);
