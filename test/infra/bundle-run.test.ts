@@ -14,9 +14,9 @@ import { pathToFileURL } from 'node:url';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleFunction } from '../../bench/lib/bundle.ts';
+import { functionUrlEvent, invocationScript, lambdaEnvironment } from '../../bench/lib/lambda-process.ts';
 import type { Emulator } from '../../emulator/gateway.ts';
 import { startEmulator } from '../../emulator/gateway.ts';
 import type { FunctionName } from '../../infra/bundling.ts';
@@ -74,64 +74,17 @@ afterAll(async () => {
   rmSync(workdir, { recursive: true, force: true });
 });
 
-/** What Lambda puts in a function's environment, plus the variables the stack sets (static secrets in place of Secrets Manager). */
-function lambdaEnvironment(name: FunctionName, signatureVersion: 2 | 4): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '',
-    HOME: workdir,
-    LANG: 'en_US.UTF-8',
-    TZ: ':UTC',
-    AWS_REGION: 'us-east-1',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_SESSION_TOKEN: 'local',
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
-    AWS_LAMBDA_FUNCTION_NAME: name,
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
-    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-    LAMBDA_TASK_ROOT: join(workdir, name),
-    _HANDLER: 'index.handler',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
-    IDEMPOTENCY_TABLE_NAME: TABLE,
-    // Plain http is allowed for a loopback gateway without OSTOR_ALLOW_INSECURE_HTTP.
-    OSTOR_GATEWAY_URL: emulator.url,
-    OSTOR_ACCESS_KEY_ID: system.accessKeyId,
-    OSTOR_SECRET_ACCESS_KEY: system.secretAccessKey,
-    OSTOR_SIGNATURE_VERSION: String(signatureVersion),
-    WEBHOOK_SECRET: webhookSecret,
-    // No POWERTOOLS_LOG_LEVEL, as deployed: INFO, so the log lines below are the real ones.
-  };
-}
-
-function functionUrlEvent(body: string, id: string) {
-  const now = new Date();
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: '/',
-    rawQueryString: '',
-    headers: {
-      'content-type': 'application/json',
-      host: 'abc.lambda-url.us-east-1.on.aws',
-      'webhook-id': id,
-      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-      'webhook-signature': new Webhook(webhookSecret).sign(id, now, body),
-    },
-    requestContext: {
-      accountId: 'anonymous',
-      domainName: 'abc.lambda-url.us-east-1.on.aws',
-      http: { method: 'POST', path: '/', protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'billing' },
-      requestId: randomUUID(),
-      routeKey: '$default',
-      stage: '$default',
-      time: now.toUTCString(),
-      timeEpoch: now.getTime(),
-    },
-    body,
-    isBase64Encoded: false,
-  };
+function environmentOf(name: FunctionName, signatureVersion: 2 | 4): Record<string, string> {
+  return lambdaEnvironment({
+    functionName: name,
+    home: workdir,
+    dynamodbEndpoint: dynamoEndpoint,
+    idempotencyTable: TABLE,
+    gatewayUrl: emulator.url,
+    gateway: system,
+    signatureVersion,
+    webhookSecret,
+  });
 }
 
 interface Run {
@@ -151,33 +104,10 @@ interface Run {
 function invoke(name: FunctionName, event: unknown, signatureVersion: 2 | 4): Promise<Run> {
   const file = bundles.get(name);
   if (file === undefined) throw new Error(`${name} was not bundled`);
-  const script = `
-    import { writeSync } from 'node:fs';
-    const { handler } = await import(${JSON.stringify(pathToFileURL(file).href)});
-    const deadline = Date.now() + 30_000;
-    const context = {
-      callbackWaitsForEmptyEventLoop: true,
-      functionName: ${JSON.stringify(name)},
-      functionVersion: '$LATEST',
-      invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:${name}',
-      memoryLimitInMB: '512',
-      awsRequestId: crypto.randomUUID(),
-      logGroupName: '/aws/lambda/${name}',
-      logStreamName: 'bundle-run',
-      getRemainingTimeInMillis: () => deadline - Date.now(),
-    };
-    try {
-      const answer = await handler(${JSON.stringify(event)}, context);
-      writeSync(3, JSON.stringify(answer));
-    } catch (error) {
-      // Thrown to the runtime (console and scheduled invocations): what Lambda would print.
-      writeSync(3, JSON.stringify({ thrown: { name: error.name, message: error.message, stack: error.stack } }));
-    }
-    process.exit(0);
-  `;
+  const script = invocationScript(file, name, event);
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
     cwd: workdir,
-    env: lambdaEnvironment(name, signatureVersion),
+    env: environmentOf(name, signatureVersion),
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
   const collect = (stream: Readable | null) => {
@@ -255,7 +185,7 @@ describe('the provision bundle, run as Lambda runs it', () => {
     // Prepare
     emulator.clearRequests();
     // Act
-    first = await invoke('provision', functionUrlEvent(body, webhookId), 4);
+    first = await invoke('provision', functionUrlEvent(webhookSecret, body, webhookId), 4);
     // Assess
     expect(first.stderr).toBe('');
     const answer = parseAnswer(first);
@@ -319,7 +249,7 @@ describe('the provision bundle, run as Lambda runs it', () => {
     emulator.clearRequests();
     const before = emulator.state.users.size;
     // Act
-    const again = await invoke('provision', functionUrlEvent(body, webhookId), 4);
+    const again = await invoke('provision', functionUrlEvent(webhookSecret, body, webhookId), 4);
     // Assess
     expect(again.answer).toBe(first.answer);
     expect(emulator.requests).toEqual([]);
@@ -338,7 +268,7 @@ describe('the suspend bundle, run as Lambda runs it', () => {
     const body = JSON.stringify({ type: 'suspend', timestamp: decidedAt.toISOString(), data: { email } });
     emulator.clearRequests();
     // Act
-    const run = await invoke('suspend', functionUrlEvent(body, `msg_${randomUUID()}`), 2);
+    const run = await invoke('suspend', functionUrlEvent(webhookSecret, body, `msg_${randomUUID()}`), 2);
     // Assess
     const answer = parseAnswer(run);
     expect(answer.statusCode).toBe(200);

@@ -1,4 +1,4 @@
-// dynalite ships no types: the little of it the usage tests use.
+// dynalite ships no types: the little of it the tests and the bundles benchmark use.
 declare module 'dynalite' {
   import type { Server } from 'node:http';
   export interface DynaliteOptions {
@@ -7,6 +7,8 @@ declare module 'dynalite' {
     deleteTableMs?: number;
     updateTableMs?: number;
     maxItemSizeKb?: number;
+    /** https with dynalite's bundled self-signed certificate. */
+    ssl?: boolean;
   }
   export default function dynalite(options?: DynaliteOptions): Server;
 }
