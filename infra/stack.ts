@@ -87,6 +87,10 @@ export class VhiS3BillingStack extends Stack {
         value: this.functions.get(name).functionName,
         description: `For aws lambda invoke --function-name (direct invocation of ${name})`,
       });
+      new CfnOutput(this, `${pascal(name)}LogGroup`, {
+        value: this.functions.logGroupOf(name).logGroupName,
+        description: `For aws logs tail (the ${name} function's own log group)`,
+      });
     }
     new CfnOutput(this, 'GatewayCredentialsSecretArn', {
       value: this.secrets.gatewayCredentials.secretArn,

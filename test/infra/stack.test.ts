@@ -396,11 +396,21 @@ describe('operations', () => {
     }
   });
 
+  it('print each function’s log group, the one it writes to (not /aws/lambda/<name>)', () => {
+    const outputs = synth.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    for (const name of FUNCTION_NAMES) {
+      const group = idOf(synth.stack, synth.stack.functions.logGroupOf(name));
+      expect(outputs[`${pascal(name)}LogGroup`]?.Value).toEqual({ Ref: group });
+      expect(functionProps(name).LoggingConfig).toEqual({ LogGroup: { Ref: group } });
+    }
+  });
+
   it('print what an operator needs as outputs', () => {
     expect(Object.keys(synth.template.toJSON().Outputs as object).sort()).toEqual(
       [
         ...WEBHOOK_FUNCTIONS.map((name) => `${pascal(name)}Url`),
         ...FUNCTION_NAMES.map((name) => `${pascal(name)}FunctionName`),
+        ...FUNCTION_NAMES.map((name) => `${pascal(name)}LogGroup`),
         'AlarmTopicArn',
         'FailedInvocationsQueueUrl',
         'GatewayCredentialsSecretArn',
