@@ -16,8 +16,9 @@ import { Secrets, secretArnOf } from './secrets.ts';
 import { TABLE_ACTIONS, type Tables } from './tables.ts';
 
 /**
- * Memory and time per function. Measured (`npm run bench -- bundles`): every bundle is ~1.2 MB and
- * its cold import takes ~150 ms of one full core with ~95 MiB resident. Lambda gives CPU in
+ * Memory and time per function. Measured (`npm run bench -- bundles`): every bundle is 740-760 KB,
+ * its cold import takes ~65 ms over bare Node on one full core with ~70 MiB resident, and a whole
+ * cold start of provision (import and first delivery) ~160 ms over bare Node. Lambda gives CPU in
  * proportion to memory (1,769 MB = one vCPU), so memory buys cold-start time more than room:
  * - webhooks, 512 MB: ~0.3 vCPU keeps a cold start around half a second; the work itself is a few
  *   small gateway calls, far below 512 MB. A few webhooks a day cost nothing either way.
