@@ -2,9 +2,7 @@
 // plain S3 (the admin byte count misses zero-byte objects): no object, no object version or delete
 // marker (a versioned bucket lists no objects but still refuses deletion) and no unfinished
 // multipart upload. Every step tolerates having been done already, so a run that crashed half-way
-// is finished by the next one. A customer is its email: when the gateway holds several users with
-// it (made by hand, or by an integration that never looked first), all of them are removed, and a
-// refusal considers the buckets of all of them.
+// is finished by the next one.
 import { ConflictError } from '../errors.ts';
 import type { DeleteObjectsResult, OstorClient } from '../ostor/index.ts';
 import { MAX_DELETE_KEYS } from '../ostor/index.ts';
@@ -14,18 +12,14 @@ import type { TerminateRequest } from './requests.ts';
 
 export interface TerminateResult {
   readonly email: string;
-  /** The user the gateway answers for the email; null when there was none. */
   readonly userId: string | null;
   readonly state: 'deleted' | 'absent';
   readonly deletedBuckets: readonly string[];
-  /** Other users that held the same email, removed alike (present only when there were any). */
-  readonly otherUserIds?: readonly string[];
 }
 
 type Gateway = Pick<
   OstorClient,
   | 'findUser'
-  | 'findUsersByEmail'
   | 'disableUser'
   | 'listUserBuckets'
   | 'isBucketEmpty'
@@ -51,29 +45,12 @@ export async function terminate(
   options: TerminateOptions = {},
 ): Promise<TerminateResult> {
   const events = options.events ?? silentEvents;
-  const [user, sameEmail] = await Promise.all([
-    gateway.findUser({ email: request.email }),
-    gateway.findUsersByEmail(request.email),
-  ]);
+  const user = await gateway.findUser({ email: request.email });
   if (user === undefined) {
     return { email: request.email, userId: null, state: 'absent', deletedBuckets: [] };
   }
-  // Each with its accounts and buckets, all read before anything is changed (a user deleted
-  // meanwhile by someone else is simply not there any more).
-  const others = await Promise.all(
-    sameEmail
-      .filter((other) => other.userId !== user.userId)
-      .map((other) => gateway.findUser({ userId: other.userId })),
-  );
-  const users = [user, ...others.filter((other) => other !== undefined)];
-  const otherUserIds = users.slice(1).map((other) => other.userId);
-  const owned = await Promise.all(
-    users.map(async (each) => ({
-      user: each,
-      buckets: (await gateway.listUserBuckets({ userId: each.userId })).map((bucket) => bucket.name),
-    })),
-  );
-  const buckets = owned.flatMap((each) => each.buckets);
+  const ref = { userId: user.userId };
+  const buckets = (await gateway.listUserBuckets(ref)).map((bucket) => bucket.name);
 
   if (request.purge !== true) {
     // Decide for every bucket before deleting any, so a refusal changes nothing.
@@ -95,9 +72,7 @@ export async function terminate(
     // Lock the customer out first: a still-active customer writing while we purge could keep a
     // bucket from ever emptying, and a purge that fails half-way must not leave an enabled user
     // with half its data.
-    for (const each of owned) {
-      if (each.buckets.length > 0) await gateway.disableUser({ userId: each.user.userId });
-    }
+    if (buckets.length > 0) await gateway.disableUser(ref);
     await forEachLimited(buckets, options.concurrency ?? 4, async (name) => {
       // Current objects first, by key, exactly as for a plain bucket; then whatever versioning left
       // (noncurrent versions and the delete markers the first pass may have added); then uploads.
@@ -111,23 +86,16 @@ export async function terminate(
   }
 
   const deletedBuckets: string[] = [];
-  for (const each of owned) {
-    const ref = { userId: each.user.userId };
-    for (const name of each.buckets) {
-      await ignoreMissing(gateway.deleteBucket(name), undefined);
-      deletedBuckets.push(name);
-    }
-    for (const account of each.user.accounts) {
-      await ignoreMissing(gateway.deleteAccount(ref, account.name), undefined);
-    }
-    await ignoreMissing(gateway.deleteUser(ref), undefined);
-    events.info('user deleted', { userId: ref.userId, buckets: each.buckets.length });
+  for (const name of buckets) {
+    await ignoreMissing(gateway.deleteBucket(name), undefined);
+    deletedBuckets.push(name);
   }
-  if (otherUserIds.length === 0) {
-    return { email: request.email, userId: user.userId, state: 'deleted', deletedBuckets };
+  for (const account of user.accounts) {
+    await ignoreMissing(gateway.deleteAccount(ref, account.name), undefined);
   }
-  events.warn('several users held this email; all deleted', { userId: user.userId, otherUserIds });
-  return { email: request.email, userId: user.userId, state: 'deleted', deletedBuckets, otherUserIds };
+  await ignoreMissing(gateway.deleteUser(ref), undefined);
+  events.info('user deleted', { userId: user.userId, buckets: deletedBuckets.length });
+  return { email: request.email, userId: user.userId, state: 'deleted', deletedBuckets };
 }
 
 /**

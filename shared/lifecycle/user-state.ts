@@ -1,23 +1,18 @@
-// suspend / resume: disable or enable a customer's user, idempotently, and in the order the billing
-// system decided them rather than the order they arrive in. The gateway may hold several users with
-// one email (made by hand, or by an integration that never looked first, such as the vendor's
-// sample scripts): every one of them is changed alike, so a suspended customer keeps no way in.
+// suspend / resume: disable or enable a user, idempotently, and in the order the billing system
+// decided them rather than the order they arrive in.
 import type { OstorClient } from '../ostor/index.ts';
 import type { LifecycleEvents, StateChangeStore, UserState } from './ports.ts';
 import { silentEvents } from './ports.ts';
 import type { UserStateRequest } from './requests.ts';
 
 export interface UserStateResult {
-  /** The user the gateway answers for the email: the one provision hands out and the order is kept for. */
   readonly userId: string;
   readonly email: string;
   readonly state: UserState;
   readonly skipped?: true;
-  /** Other users holding the same email, changed alike (present only when there are any). */
-  readonly otherUserIds?: readonly string[];
 }
 
-type Gateway = Pick<OstorClient, 'getUser' | 'findUsersByEmail' | 'disableUser' | 'enableUser'>;
+type Gateway = Pick<OstorClient, 'getUser' | 'disableUser' | 'enableUser'>;
 
 export function suspend(
   gateway: Gateway,
@@ -44,14 +39,8 @@ async function changeState(
   wanted: UserState,
   events: LifecycleEvents,
 ): Promise<UserStateResult> {
-  // Both lookups before anything is recorded or changed: a failure here leaves no trace.
-  const [user, sameEmail] = await Promise.all([
-    gateway.getUser({ email: request.email }),
-    gateway.findUsersByEmail(request.email),
-  ]);
-  const others = sameEmail.map((other) => other.userId).filter((userId) => userId !== user.userId);
-  const userIds = [user.userId, ...others];
-  // The order is kept for the user the email reaches; it decides for all of them.
+  const user = await gateway.getUser({ email: request.email });
+  const ref = { userId: user.userId };
   const claimed = await store.claim({ userId: user.userId, at: request.timestamp, state: wanted });
   if (!claimed) {
     const latest = await store.latest(user.userId);
@@ -63,27 +52,17 @@ async function changeState(
     });
     return { userId: user.userId, email: request.email, state: user.state, skipped: true };
   }
-  await apply(gateway, userIds, wanted);
+  await apply(gateway, ref, wanted);
   // A newer event may have been claimed while this one was applied; whatever it wanted must be
   // the state we leave behind, so the gateway converges on the latest decision.
   const latest = await store.latest(user.userId);
-  let state = wanted;
   if (latest !== undefined && latest.state !== wanted) {
-    await apply(gateway, userIds, latest.state);
-    state = latest.state;
+    await apply(gateway, ref, latest.state);
+    return { userId: user.userId, email: request.email, state: latest.state };
   }
-  if (others.length === 0) return { userId: user.userId, email: request.email, state };
-  events.warn('several users hold this email; all changed alike', {
-    userId: user.userId,
-    otherUserIds: others,
-    state,
-  });
-  return { userId: user.userId, email: request.email, state, otherUserIds: others };
+  return { userId: user.userId, email: request.email, state: wanted };
 }
 
-/** One user after the other (the calls are idempotent: a retried delivery repeats them safely). */
-async function apply(gateway: Gateway, userIds: readonly string[], state: UserState): Promise<void> {
-  for (const userId of userIds) {
-    await (state === 'disabled' ? gateway.disableUser({ userId }) : gateway.enableUser({ userId }));
-  }
+function apply(gateway: Gateway, ref: { userId: string }, state: UserState): Promise<void> {
+  return state === 'disabled' ? gateway.disableUser(ref) : gateway.enableUser(ref);
 }
