@@ -109,7 +109,16 @@ copyMap('first-map');
 const remapped = { now: bundle.mapStack(now.stack), later: bundle.mapStack(later.stack) };
 const rethrown = bundle.withMappedStack(bundle.failNow()).stack;
 const dependency = bundle.mapStack(bundle.failInDependency().stack);
-process.stdout.write(JSON.stringify({ stacks, mapped, remapped, rethrown, dependency }) + '\\n');
+// The other forms V8 writes a frame in, at the position of the throw.
+const location = /\((file:[^)]+)\)/.exec(now.stack.split('\\n')[1])[1];
+const forms = bundle.mapStack([
+  'Error: forms',
+  \`    at new Charge (\${location})\`,
+  \`    at Object.charge [as run] (\${location})\`,
+  '    at async Promise.all (index 0)',
+  \`    at async \${location}\`,
+].join('\\n'));
+process.stdout.write(JSON.stringify({ stacks, mapped, remapped, rethrown, dependency, forms }) + '\\n');
 await bundle.logFailure(${JSON.stringify(SECRET)});
 `;
 
@@ -152,6 +161,7 @@ interface ProbeOutput {
   remapped: { now: string; later: string };
   rethrown: string;
   dependency: string;
+  forms: string;
   logLines: Record<string, unknown>[];
 }
 
@@ -193,6 +203,19 @@ describe('mapStack', () => {
     expect(later[5]).toMatch(namedFrame(AWAIT_AT, 'async '));
     expect(mapped.later).not.toContain(url);
     expect(remapped).toEqual(mapped);
+  });
+
+  it('maps constructor, aliased and async frames alike, and leaves frames without a location', async () => {
+    // Act
+    const { forms } = await runProbe(bundle);
+    // Assess
+    expect(forms.split('\n')).toEqual([
+      'Error: forms',
+      `    at new Charge (${THROW_AT})`,
+      `    at Object.charge [as run] (${THROW_AT})`,
+      '    at async Promise.all (index 0)',
+      `    at async ${THROW_AT}`,
+    ]);
   });
 
   it('names a frame inside a dependency from its node_modules folder on', async () => {
