@@ -110,7 +110,7 @@ const remapped = { now: bundle.mapStack(now.stack), later: bundle.mapStack(later
 const rethrown = bundle.withMappedStack(bundle.failNow()).stack;
 const dependency = bundle.mapStack(bundle.failInDependency().stack);
 // The other forms V8 writes a frame in, at the position of the throw.
-const location = /\((file:[^)]+)\)/.exec(now.stack.split('\\n')[1])[1];
+const location = /\\((file:[^)]+)\\)/.exec(now.stack.split('\\n')[1])[1];
 const forms = bundle.mapStack([
   'Error: forms',
   \`    at new Charge (\${location})\`,
