@@ -22,6 +22,7 @@ export const EVENTS_METRIC = 'events';
 /** Metrics this stack derives from collect-usage's "usage sweep finished" log line. */
 export const USAGE_FAILED_METRIC = 'usageFailed';
 export const USAGE_STORAGE_FAILED_METRIC = 'usageStorageFailed';
+export const DUPLICATE_EMAILS_METRIC = 'duplicateEmails';
 /** The message of the sweep's summary line (shared/usage/sweep.ts). */
 export const SWEEP_FINISHED_MESSAGE = 'usage sweep finished';
 
@@ -96,18 +97,38 @@ export class Operations extends Construct {
   }
 
   /**
-   * Failed usage deliveries, read from collect-usage's summary line: `failed` counts statistics
-   * objects left on the gateway (delivery refused, unreadable or changed), `storage.failed` the
-   * hourly storage messages not delivered. Both are retried next run; the alarm says they keep failing.
+   * Read from collect-usage's summary line. `failed` counts statistics objects left on the gateway
+   * (delivery refused, unreadable or changed), `storage.failed` the hourly storage messages not
+   * delivered: both are retried next run, the alarm says they keep failing. `duplicateEmails`
+   * counts emails the gateway holds several users for: lifecycle events reach one user of each, so
+   * a suspended customer could keep access through another; the alarm fires once when such a
+   * customer appears and recovers when the users are merged.
    */
   watchUsage(logGroup: ILogGroup): void {
     const filters = [
-      { id: 'UsageFailed', metricName: USAGE_FAILED_METRIC, value: '$.failed', what: 'statistics objects' },
+      {
+        id: 'UsageFailed',
+        metricName: USAGE_FAILED_METRIC,
+        value: '$.failed',
+        statistic: 'Sum',
+        description:
+          'collect-usage: statistics objects were not delivered to the usage webhook (kept and retried every run). Check the receiver and the "usage not delivered" log lines.',
+      },
       {
         id: 'UsageStorageFailed',
         metricName: USAGE_STORAGE_FAILED_METRIC,
         value: '$.storage.failed',
-        what: 'storage messages',
+        statistic: 'Sum',
+        description:
+          'collect-usage: storage messages were not delivered to the usage webhook (kept and retried every run). Check the receiver and the "storage message not delivered" log lines.',
+      },
+      {
+        id: 'DuplicateEmails',
+        metricName: DUPLICATE_EMAILS_METRIC,
+        value: '$.duplicateEmails',
+        statistic: 'Maximum',
+        description:
+          'The gateway holds several users for one email: suspend, resume, rotate-key and terminate reach only the one the gateway answers for it. The user ids are in collect-usage\'s "several gateway users share an email" log line; merge or delete the extra users.',
       },
     ];
     for (const filter of filters) {
@@ -119,8 +140,8 @@ export class Operations extends Construct {
         metricValue: filter.value,
         defaultValue: 0,
       });
-      this.#alarm(filter.id, metricFilter.metric({ statistic: 'Sum', period: Duration.hours(1) }), {
-        description: `collect-usage: ${filter.what} were not delivered to the usage webhook (kept and retried every run). Check the receiver and the "usage not delivered" log lines.`,
+      this.#alarm(filter.id, metricFilter.metric({ statistic: filter.statistic, period: Duration.hours(1) }), {
+        description: filter.description,
       });
     }
   }

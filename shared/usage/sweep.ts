@@ -103,6 +103,12 @@ export interface UsageSweepResult {
   readonly complete: boolean;
   /** True when another sweep held the lease: this one did nothing. */
   readonly leaseHeld: boolean;
+  /**
+   * Emails the gateway holds more than one user for (seen in the user listing the sweep reads
+   * anyway). suspend, resume, rotate-key and terminate act on the one user the gateway answers
+   * for an email, so the others of such a customer are untouched: an operator should merge them.
+   */
+  readonly duplicateEmails: number;
   readonly durationMs: number;
 }
 
@@ -130,6 +136,8 @@ export interface UsageSweepReport {
 }
 
 const DEFAULT_BUDGET_MS = 15 * 60_000;
+/** Groups of user ids sharing an email named in the warning (the count covers all of them). */
+const DUPLICATE_GROUPS_LOGGED = 20;
 /**
  * Objects in flight. Each costs three round trips (read, deliver, delete), so throughput is
  * roughly concurrency / (3 × RTT) until CPU binds: measured 16 → ~1,270/s, 32 → ~1,550/s at 2 ms
@@ -187,6 +195,7 @@ class Sweep {
   readonly #users = new Map<string, MutableUserUsage>();
   #storage: UserStorage[] = [];
   #emails: Promise<EmailDirectory> | undefined;
+  #duplicateEmails = 0;
   #stopped: 'time' | 'receiver' | undefined;
   #consecutiveFailures = 0;
   #storageFailuresInRow = 0;
@@ -260,6 +269,7 @@ class Sweep {
       deleteFailed: c.deleteFailed,
       complete,
       leaseHeld,
+      duplicateEmails: this.#duplicateEmails,
       durationMs: this.#clock() - this.#startedAt,
     };
   }
@@ -267,7 +277,20 @@ class Sweep {
   async #loadEmails(): Promise<EmailDirectory> {
     const users = await this.#gateway.listUsers();
     const emails = new Map<string, string>();
-    for (const user of users) emails.set(user.userId, user.email);
+    const usersByEmail = new Map<string, string[]>();
+    for (const user of users) {
+      emails.set(user.userId, user.email);
+      usersByEmail.set(user.email, [...(usersByEmail.get(user.email) ?? []), user.userId]);
+    }
+    const shared = [...usersByEmail.values()].filter((userIds) => userIds.length > 1);
+    this.#duplicateEmails = shared.length;
+    if (shared.length > 0) {
+      // User ids only (no emails in the logs); the first few groups are enough to act on.
+      this.#events.warn('several gateway users share an email; lifecycle events reach only one of each', {
+        emails: shared.length,
+        userIds: shared.slice(0, DUPLICATE_GROUPS_LOGGED),
+      });
+    }
     return emails;
   }
 

@@ -40,7 +40,7 @@ const CONTRACT_FIELDS = [
   'storage',
 ] as const;
 /** What the sweep adds to them (UsageSweepResult; the contract allows additions). */
-const EXTRA_FIELDS = ['conflicts', 'deleteFailed', 'complete', 'leaseHeld', 'durationMs'] as const;
+const EXTRA_FIELDS = ['conflicts', 'deleteFailed', 'complete', 'leaseHeld', 'duplicateEmails', 'durationMs'] as const;
 
 interface SweepResult {
   [field: string]: unknown;

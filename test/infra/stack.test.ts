@@ -361,12 +361,13 @@ describe('operations', () => {
     }
   });
 
-  it('count failed usage deliveries from the sweep’s summary line and alarm on them', () => {
+  it('count failed usage deliveries and duplicate emails from the sweep’s summary line and alarm on them', () => {
     const group = idOf(synth.stack, synth.stack.functions.logGroupOf('collect-usage'));
-    synth.template.resourceCountIs('AWS::Logs::MetricFilter', 2);
-    for (const [metric, value] of [
-      ['usageFailed', '$.failed'],
-      ['usageStorageFailed', '$.storage.failed'],
+    synth.template.resourceCountIs('AWS::Logs::MetricFilter', 3);
+    for (const [metric, value, statistic] of [
+      ['usageFailed', '$.failed', 'Sum'],
+      ['usageStorageFailed', '$.storage.failed', 'Sum'],
+      ['duplicateEmails', '$.duplicateEmails', 'Maximum'],
     ]) {
       synth.template.hasResourceProperties('AWS::Logs::MetricFilter', {
         LogGroupName: { Ref: group },
@@ -378,7 +379,7 @@ describe('operations', () => {
       synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: METRICS_NAMESPACE,
         MetricName: metric,
-        Statistic: 'Sum',
+        Statistic: statistic,
         Period: 3600,
         Threshold: 1,
       });
@@ -388,7 +389,8 @@ describe('operations', () => {
   it('notify the alarm topic on alarm and on recovery', () => {
     const topic = idOf(synth.stack, synth.stack.operations.alarmTopic);
     const alarms = resourcesOf(synth.template, 'AWS::CloudWatch::Alarm');
-    expect(Object.keys(alarms)).toHaveLength(6 * 3 + 2 + 2);
+    // Per function errors, throttles, faults; two dead-letter depths; three from the sweep summary.
+    expect(Object.keys(alarms)).toHaveLength(6 * 3 + 2 + 3);
     for (const alarm of Object.values(alarms)) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topic }]);

@@ -596,6 +596,39 @@ describe('usage sweep against the emulator', () => {
     expect(state.usage.size).toBe(0);
   });
 
+  it('reports emails the gateway holds several users for, by user id, and counts them', async () => {
+    // Prepare: one customer made twice (an integration that never looked first), one made once.
+    const { state } = gateway.emulator;
+    const first = state.createUser('twice@example.com');
+    const second = state.createUser('twice@example.com');
+    state.createUser('once@example.com');
+    seedClosed(state, population(state, 2), 3);
+    // Act
+    const { result } = await sweep();
+    // Assess
+    expect(result).toMatchObject({ duplicateEmails: 1, delivered: 3, complete: true });
+    const warnings = events.lines.filter((line) => line.level === 'warn');
+    expect(warnings).toEqual([
+      {
+        level: 'warn',
+        message: 'several gateway users share an email; lifecycle events reach only one of each',
+        details: { emails: 1, userIds: [[first.id, second.id]] },
+      },
+    ]);
+    expect(JSON.stringify(warnings)).not.toContain('twice@example.com');
+  });
+
+  it('counts no duplicate emails when every user has its own', async () => {
+    // Prepare
+    const { state } = gateway.emulator;
+    seedClosed(state, population(state, 3), 2);
+    // Act
+    const { result } = await sweep();
+    // Assess
+    expect(result.duplicateEmails).toBe(0);
+    expect(events.messages('warn')).toEqual([]);
+  });
+
   it('logs progress along the way', async () => {
     // Prepare
     const { state } = gateway.emulator;
