@@ -140,9 +140,13 @@ export class Operations extends Construct {
         metricValue: filter.value,
         defaultValue: 0,
       });
-      this.#alarm(filter.id, metricFilter.metric({ statistic: filter.statistic, period: Duration.hours(1) }), {
-        description: filter.description,
-      });
+      this.#alarm(
+        filter.id,
+        metricFilter.metric({ statistic: filter.statistic, period: Duration.hours(1) }),
+        {
+          description: filter.description,
+        },
+      );
     }
   }
 

@@ -40,7 +40,14 @@ const CONTRACT_FIELDS = [
   'storage',
 ] as const;
 /** What the sweep adds to them (UsageSweepResult; the contract allows additions). */
-const EXTRA_FIELDS = ['conflicts', 'deleteFailed', 'complete', 'leaseHeld', 'duplicateEmails', 'durationMs'] as const;
+const EXTRA_FIELDS = [
+  'conflicts',
+  'deleteFailed',
+  'complete',
+  'leaseHeld',
+  'duplicateEmails',
+  'durationMs',
+] as const;
 
 interface SweepResult {
   [field: string]: unknown;
