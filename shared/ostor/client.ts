@@ -712,8 +712,10 @@ function parseJsonBody<S extends z.ZodType>(
   } else {
     try {
       value = parseGatewayJson(response.body);
-    } catch (error) {
-      throw new MalformedResponseError('the body is not JSON', { ...context, cause: error });
+    } catch {
+      // No cause: V8's SyntaxError quotes the text around the bad token, and a user's body holds
+      // its secret keys; the error (and the log line that carries it) must not.
+      throw new MalformedResponseError(`the body is not JSON (${response.body.length} characters)`, context);
     }
   }
   const parsed = schema.safeParse(value);
@@ -732,11 +734,11 @@ function parseXmlBody<S extends z.ZodType>(
 function parseXmlText(operation: string, response: GatewayResponse): unknown {
   try {
     return parseXml(response.body);
-  } catch (error) {
-    throw new MalformedResponseError('the body is not XML', {
+  } catch {
+    // No cause, as for JSON: the parser's message may quote the body.
+    throw new MalformedResponseError(`the body is not XML (${response.body.length} characters)`, {
       operation,
       status: response.status,
-      cause: error,
     });
   }
 }

@@ -9,6 +9,7 @@ import {
   GatewayUnavailableError,
   MalformedResponseError,
 } from '../../../shared/ostor/index.ts';
+import { redact } from '../../../shared/runtime/logging.ts';
 import type { Harness } from './harness.ts';
 import { caught, startHarness, uniqueBucket, uniqueEmail } from './harness.ts';
 
@@ -180,6 +181,28 @@ describe.each([2, 4] as const)('faults with Signature V%i', (signatureVersion) =
       expect(error).toBeInstanceOf(MalformedResponseError);
       expect(error).toMatchObject({ code: 'malformed_response', operation: 'users.get', status: 200 });
       expect(h.since(mark)).toHaveLength(1);
+    });
+
+    it('keeps the broken body out of the error, so a logged error cannot quote a secret from it', async () => {
+      // Prepare: a user whose secret key comes unquoted; V8's SyntaxError quotes the text around
+      // the offending token ("Unexpected token 'w', ..."ccessKey":wJalrXUtnF"... is not valid JSON").
+      const secret = 'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY';
+      h.emulator.faults.inject({
+        match: { service: 'ostor-users' },
+        fault: {
+          kind: 'malformed',
+          body: `{"UserEmail":"a@example.com","AWSAccessKeys":[{"AWSAccessKeyId":"AKIDEXAMPLE","AWSSecretAccessKey":${secret}}]}`,
+        },
+      });
+      // Act
+      const error = await caught(() => client().getUser({ userId: h.system.userId }));
+      // Assess: what the logger would print (the error with its cause chain, redacted).
+      expect(error).toBeInstanceOf(MalformedResponseError);
+      const logged = JSON.stringify(redact({ cause: error }));
+      expect(logged).toContain('the body is not JSON');
+      for (let start = 0; start + 6 <= secret.length; start++) {
+        expect(logged).not.toContain(secret.slice(start, start + 6));
+      }
     });
 
     it('answers MalformedResponseError for JSON of the wrong shape', async () => {
