@@ -62,15 +62,26 @@ export class NdjsonSink implements UsageSink {
     while (this.#queue.length > 0) {
       const batch = this.#queue;
       this.#queue = [];
+      /** Where the batch starts: the file is taken back to here if it is not acknowledged. */
+      let start: number | undefined;
       try {
         const handle = await this.#open();
+        start = (await handle.stat()).size;
         await handle.write(batch.map((pending) => pending.line).join(''));
         await handle.datasync();
         for (const pending of batch) pending.resolve({ ok: true, attempts: 1, status: 200 });
       } catch (error) {
-        // A write that failed half-way may leave a torn line: reopening repairs it before the next one.
+        // Not acknowledged, so every message of the batch is sent again later: take back whatever
+        // of it reached the file (whole lines whose fsync failed, or a torn one), so the retry
+        // leaves each line once. Best effort: if that fails too, reopening still cuts a torn line.
         const handle = this.#handle;
         this.#handle = undefined;
+        if (handle !== undefined && start !== undefined) {
+          await handle
+            .truncate(start)
+            .then(() => handle.datasync())
+            .catch(() => {});
+        }
         await handle?.close().catch(() => {});
         const reason = `cannot append to ${this.target}: ${(error as Error).message}`;
         for (const pending of batch) pending.resolve({ ok: false, attempts: 1, status: undefined, reason });

@@ -1,8 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { WebhookSecretsProvider } from '../../../shared/runtime/secrets.ts';
 import { generateWebhookSecret, parseWebhookSecrets } from '../../../shared/signing/index.ts';
 import { NdjsonSink } from '../../../shared/usage/file-sink.ts';
@@ -251,6 +252,35 @@ describe('usage.ndjson sink', () => {
     const lines = readFileSync(file, 'utf8').split('\n');
     expect(lines).toEqual(['{"id":"whole","type":"t"}', '{"id":"next","type":"t"}', '']);
     for (const line of lines.filter((l) => l !== '')) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it('takes back a batch whose fsync failed, so its retry leaves each line once', async () => {
+    // Prepare: the disk accepts the write of the second message but fails to make it durable.
+    const file = join(folder, `fsync-${++n}.ndjson`);
+    const sink = new NdjsonSink(file);
+    await sink.deliver({ id: 'first', body: '{"type":"t"}' });
+    const probe = await open(file, 'r');
+    const fileHandle = Object.getPrototypeOf(probe) as { datasync(): Promise<void> };
+    await probe.close();
+    const datasync = vi
+      .spyOn(fileHandle, 'datasync')
+      .mockRejectedValueOnce(new Error('EIO: i/o error, fsync'));
+
+    // Act: reported as not delivered, then delivered again (as the next sweep does).
+    const failed = await sink.deliver({ id: 'second', body: '{"type":"t"}' });
+    datasync.mockRestore();
+    const retried = await sink.deliver({ id: 'second', body: '{"type":"t"}' });
+    await sink.close();
+
+    // Assess
+    expect(failed).toMatchObject({ ok: false });
+    expect(failed.ok ? '' : failed.reason).toContain('EIO');
+    expect(retried.ok).toBe(true);
+    expect(readFileSync(file, 'utf8').split('\n')).toEqual([
+      '{"id":"first","type":"t"}',
+      '{"id":"second","type":"t"}',
+      '',
+    ]);
   });
 
   it('fails honestly when the file cannot be written', async () => {
