@@ -8,15 +8,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { Agent as HttpsAgent } from 'node:https';
 import { builtinModules } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import type { Metafile } from 'esbuild';
 import { startEmulator } from '../emulator/gateway.ts';
 import type { FunctionName } from '../infra/bundling.ts';
@@ -29,6 +25,7 @@ import {
 } from '../infra/bundling.ts';
 import { generateWebhookSecret } from '../shared/signing/index.ts';
 import { bundleFunction } from './lib/bundle.ts';
+import { startDynalite } from './lib/dynalite.ts';
 import { functionUrlEvent, invocationScript, lambdaEnvironment } from './lib/lambda-process.ts';
 
 const ROUNDS = 10;
@@ -154,31 +151,14 @@ async function coldStarts(
   // DynamoDB over https, as on Lambda (dynalite's own self-signed certificate, not verified): over
   // plain http the bundled SDK would load its http agent on the first request, which it never does
   // on Lambda, and charge the deployed layout ~10 ms no deployment pays.
-  const dynamo = dynalite({ createTableMs: 0, ssl: true });
-  await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
-  const dynamodbEndpoint = `https://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
-  const table = 'idempotency';
-  const client = new DynamoDBClient({
-    endpoint: dynamodbEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    requestHandler: { httpsAgent: new HttpsAgent({ rejectUnauthorized: false }) },
-  });
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  client.destroy();
+  const dynamo = await startDynalite({ ssl: true });
+  const table = await dynamo.newTable({ prefix: 'idempotency' });
   const webhookSecret = generateWebhookSecret();
   const env = {
     ...lambdaEnvironment({
       functionName: 'provision',
       home: work,
-      dynamodbEndpoint,
+      dynamodbEndpoint: dynamo.endpoint,
       idempotencyTable: table,
       gatewayUrl: emulator.url,
       gateway: system,
@@ -216,7 +196,7 @@ async function coldStarts(
     }
   } finally {
     await emulator.close();
-    await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+    await dynamo.close();
   }
   const bareMs = median(bare);
   const cell = (label: string) => {

@@ -2,14 +2,11 @@
 // invocations and scheduled events, with a fake Lambda context; the gateway is the emulator and
 // the stores are the real adapters (SQLite locally, DynamoDB via dynalite).
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type LocalDynamo, startDynalite } from '../../bench/lib/dynalite.ts';
 import type { Emulator } from '../../emulator/gateway.ts';
 import { startEmulator } from '../../emulator/gateway.ts';
 import { handler as provision } from '../../functions/provision/handler.ts';
@@ -205,31 +202,21 @@ describe('Function URL invocation', () => {
 });
 
 describe('deployed stores: DynamoDB (dynalite) for idempotency and event order', () => {
-  let server: Server;
-  const table = 'state';
+  let dynamo: LocalDynamo;
+  let table: string;
 
   beforeAll(async () => {
-    server = dynalite({ createTableMs: 0 });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', endpoint);
+    dynamo = await startDynalite();
+    table = await dynamo.newTable({ prefix: 'state' });
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', dynamo.endpoint);
     vi.stubEnv('AWS_REGION', 'us-east-1');
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
-    const client = new DynamoDBClient({ endpoint });
-    await client.send(
-      new CreateTableCommand({
-        TableName: table,
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
   });
 
   afterAll(async () => {
     vi.unstubAllEnvs();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await dynamo.close();
   });
 
   afterEach(() => setRuntime(undefined));

@@ -5,17 +5,14 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleFunction } from '../../bench/lib/bundle.ts';
+import { type LocalDynamo, startDynalite } from '../../bench/lib/dynalite.ts';
 import { functionUrlEvent, invocationScript, lambdaEnvironment } from '../../bench/lib/lambda-process.ts';
 import type { Emulator } from '../../emulator/gateway.ts';
 import { startEmulator } from '../../emulator/gateway.ts';
@@ -29,9 +26,7 @@ const email = `bundle.${randomUUID().slice(0, 8)}@example.com`;
 
 let emulator: Emulator;
 let system: { accessKeyId: string; secretAccessKey: string };
-let dynamo: Server;
-let dynamoEndpoint: string;
-let dynamoClient: DynamoDBClient;
+let dynamo: LocalDynamo;
 let documents: DynamoDBDocumentClient;
 /** Holds the bundles and serves as the functions' HOME, so no ~/.aws of this machine is read. */
 let workdir: string;
@@ -39,38 +34,24 @@ const bundles = new Map<FunctionName, string>();
 
 beforeAll(async () => {
   workdir = mkdtempSync(join(tmpdir(), 'vhi-bundle-run-'));
-  dynamo = dynalite({ createTableMs: 0 });
-  const [started, provision, suspend] = await Promise.all([
+  const [started, provision, suspend, local] = await Promise.all([
     startEmulator({ host: '127.0.0.1' }),
     bundleFunction('provision', join(workdir, 'provision')),
     bundleFunction('suspend', join(workdir, 'suspend')),
-    new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve)),
+    startDynalite(),
   ]);
   emulator = started;
   system = emulator.createSystemUser('system@bundle-run.test');
   bundles.set('provision', provision.file);
   bundles.set('suspend', suspend.file);
-  dynamoEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
-  dynamoClient = new DynamoDBClient({
-    endpoint: dynamoEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  documents = DynamoDBDocumentClient.from(dynamoClient);
-  await dynamoClient.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  dynamo = local;
+  documents = DynamoDBDocumentClient.from(dynamo.client);
+  await dynamo.newTable({ name: TABLE });
 }, 60_000);
 
 afterAll(async () => {
-  dynamoClient?.destroy();
   await emulator?.close();
-  await new Promise<void>((resolve) => (dynamo === undefined ? resolve() : dynamo.close(() => resolve())));
+  await dynamo?.close();
   rmSync(workdir, { recursive: true, force: true });
 });
 
@@ -78,7 +59,7 @@ function environmentOf(name: FunctionName, signatureVersion: 2 | 4): Record<stri
   return lambdaEnvironment({
     functionName: name,
     home: workdir,
-    dynamodbEndpoint: dynamoEndpoint,
+    dynamodbEndpoint: dynamo.endpoint,
     idempotencyTable: TABLE,
     gatewayUrl: emulator.url,
     gateway: system,

@@ -1,13 +1,10 @@
 // The per-customer lock on both adapters (SQLite locally, DynamoDB via dynalite), and what it buys:
 // racing provisions make one user with one create call, racing rotations both succeed in turn.
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalDynamo, startDynalite } from '../../../bench/lib/dynalite.ts';
 import { withCustomerLock } from '../../../shared/lifecycle/customer-lock.ts';
 import type { LockStore } from '../../../shared/lifecycle/ports.ts';
 import { provision } from '../../../shared/lifecycle/provision.ts';
@@ -18,32 +15,18 @@ import { useGatewayPeer } from './gateway-peer.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'vhi-locks-'));
 const sqlite = new SqliteStore(join(dir, 'state.sqlite'));
-let dynamo: Server;
+let dynamo: LocalDynamo;
 let dynamoLocks: LockStore;
 
 beforeAll(async () => {
-  dynamo = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
-  const client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  await client.send(
-    new CreateTableCommand({
-      TableName: 'state',
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  dynamoLocks = dynamoLockStore(client, 'state');
+  dynamo = await startDynalite();
+  dynamoLocks = dynamoLockStore(dynamo.client, await dynamo.newTable({ prefix: 'state' }));
 });
 
 afterAll(async () => {
   sqlite.close();
   rmSync(dir, { recursive: true, force: true });
-  await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+  await dynamo.close();
 });
 
 describe.each([

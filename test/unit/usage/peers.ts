@@ -1,12 +1,9 @@
 // Real peers for the usage tests, all on 127.0.0.1: a billing receiver (node:http) that verifies
 // Standard Webhooks signatures with the project's signing library, dynalite as DynamoDB, and the
 // gateway emulator with a client of it.
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import type { Emulator, SystemUserCredentials } from '../../../emulator/gateway.ts';
 import { startEmulator } from '../../../emulator/gateway.ts';
 import { OstorClient } from '../../../shared/ostor/index.ts';
@@ -115,47 +112,8 @@ export async function startReceiver(secretText = generateWebhookSecret()): Promi
 
 // --- DynamoDB -------------------------------------------------------------------------------
 
-export interface LocalDynamo {
-  readonly client: DynamoDBClient;
-  /** A fresh ledger table (partition key `id`), as the stack creates it. */
-  newTable(): Promise<string>;
-  close(): Promise<void>;
-}
-
-export async function startDynalite(): Promise<LocalDynamo> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  const client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  return {
-    client,
-    async newTable() {
-      const name = `usage-ledger-${randomUUID()}`;
-      await client.send(
-        new CreateTableCommand({
-          TableName: name,
-          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-          BillingMode: 'PAY_PER_REQUEST',
-        }),
-      );
-      // dynalite turns a table ACTIVE on a timer: under load a request can arrive before it.
-      for (;;) {
-        const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
-        if (Table?.TableStatus === 'ACTIVE') return name;
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    },
-    async close() {
-      client.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+/** The usage ledger's tests use the shared dynalite helper; its tables are the ledger's shape. */
+export { type LocalDynamo, startDynalite } from '../../../bench/lib/dynalite.ts';
 
 // --- the gateway ----------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-// dynalite ships no types: the little of it the tests and the bundles benchmark use.
+// dynalite ships no types: the little of it bench/lib/dynalite.ts uses.
 declare module 'dynalite' {
   import type { Server } from 'node:http';
   export interface DynaliteOptions {
