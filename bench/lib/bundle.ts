@@ -2,7 +2,7 @@
 // the deployed artifact rather than the TypeScript sources.
 
 import { join } from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { BUNDLING, entryOf, type FunctionName, PROJECT_ROOT } from '../../infra/bundling.ts';
 
 /** What a benchmark may change to bundle a layout other than the deployed one (its baseline). */
@@ -11,16 +11,10 @@ export interface BundleOverrides {
   readonly external?: readonly string[];
 }
 
-export async function bundleFunction(
-  name: FunctionName,
-  outdir: string,
-  overrides: BundleOverrides = {},
-): Promise<{ file: string; metafile: Metafile }> {
-  const file = join(outdir, BUNDLING.outputFile);
-  const result = await build({
-    entryPoints: [entryOf(name)],
+/** The stack's bundling settings (BUNDLING) in esbuild's own option names, for any entry point. */
+export function esbuildOptions(overrides: BundleOverrides = {}): BuildOptions {
+  return {
     bundle: true,
-    outfile: file,
     platform: BUNDLING.platform,
     target: BUNDLING.target,
     format: BUNDLING.format,
@@ -30,6 +24,19 @@ export async function bundleFunction(
     mainFields: [...BUNDLING.mainFields],
     external: [...(overrides.external ?? BUNDLING.externalModules)],
     banner: { js: BUNDLING.banner },
+  };
+}
+
+export async function bundleFunction(
+  name: FunctionName,
+  outdir: string,
+  overrides: BundleOverrides = {},
+): Promise<{ file: string; metafile: Metafile }> {
+  const file = join(outdir, BUNDLING.outputFile);
+  const result = await build({
+    ...esbuildOptions(overrides),
+    entryPoints: [entryOf(name)],
+    outfile: file,
     metafile: true,
     logLevel: 'warning',
     absWorkingDir: PROJECT_ROOT,

@@ -280,7 +280,9 @@ class Sweep {
     const usersByEmail = new Map<string, string[]>();
     for (const user of users) {
       emails.set(user.userId, user.email);
-      usersByEmail.set(user.email, [...(usersByEmail.get(user.email) ?? []), user.userId]);
+      const sameEmail = usersByEmail.get(user.email);
+      if (sameEmail === undefined) usersByEmail.set(user.email, [user.userId]);
+      else sameEmail.push(user.userId);
     }
     const shared = [...usersByEmail.values()].filter((userIds) => userIds.length > 1);
     this.#duplicateEmails = shared.length;

@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLING } from '../../infra/bundling.ts';
+import { esbuildOptions } from '../../bench/lib/bundle.ts';
 
 const STACK_MAP = fileURLToPath(new URL('../../shared/runtime/stack-map.ts', import.meta.url));
 const LOGGING = fileURLToPath(new URL('../../shared/runtime/logging.ts', import.meta.url));
@@ -133,20 +133,11 @@ beforeAll(async () => {
   writeFileSync(join(folder, 'src', 'billing', 'charge.ts'), CHARGE.join('\n'));
   writeFileSync(join(folder, 'src', 'entry.ts'), ENTRY);
   writeFileSync(probe, PROBE);
-  // The stack's own settings (infra/bundling.ts), in esbuild's option names.
+  // The stack's own settings (infra/bundling.ts).
   await build({
+    ...esbuildOptions(),
     entryPoints: [join(folder, 'src', 'entry.ts')],
     outfile: bundle,
-    bundle: true,
-    format: BUNDLING.format,
-    platform: BUNDLING.platform,
-    target: BUNDLING.target,
-    minify: BUNDLING.minify,
-    sourcemap: BUNDLING.sourceMap,
-    sourcesContent: BUNDLING.sourcesContent,
-    mainFields: [...BUNDLING.mainFields],
-    external: [...BUNDLING.externalModules],
-    banner: { js: BUNDLING.banner },
     logLevel: 'silent',
   });
 });
