@@ -3,48 +3,50 @@
 // InvalidInputError naming the first bad field (`data.plan.quotaGb: ...`).
 import * as z from 'zod';
 import { InvalidInputError } from '../errors.ts';
-import { emailProblem } from '../ostor/validate.ts';
+import {
+  bandwidthLimitProblem,
+  emailProblem,
+  opsLimitProblem,
+  quotaSizeProblem,
+  withRule,
+} from '../ostor/validate.ts';
 
 export { EVENT_TYPES, type EventType } from './event-types.ts';
 
-const email = z.string({ message: 'must be a string' }).superRefine((value, ctx) => {
-  const problem = emailProblem(value);
-  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-});
+// Every value the gateway client will send is held here to the client's own rule (validate.ts,
+// through `withRule`): the schema only adds the type, so a request accepted here is never refused
+// by the client after a change was made (issue 10: a limit out of range used to be refused after
+// the user had been created).
+const email = withRule(z.string({ message: 'must be a string' }), emailProblem);
 
-const nonNegative = (what: string) =>
-  z
-    .number({ message: `must be a number (${what})` })
-    .finite()
-    .nonnegative({ message: 'must not be negative' });
-
-const opsLimit = nonNegative('operations per second').nullable().optional();
+const opsLimit = () =>
+  withRule(z.number({ message: 'must be a number (operations per second)' }), opsLimitProblem)
+    .nullable()
+    .optional();
 
 // Only provision reads a plan: built on its first parse rather than in every function's cold start.
 const PlanSchema = z.lazy(() =>
   z.strictObject({
-    quotaGb: z
-      .number({ message: 'must be a whole number of GB' })
-      .int({ message: 'must be a whole number of GB' })
-      .nonnegative({ message: 'must not be negative' })
-      .max(Number.MAX_SAFE_INTEGER)
+    quotaGb: withRule(z.number({ message: 'must be a whole number of GB' }), quotaSizeProblem)
       .nullable()
       .optional(),
     limits: z
       .strictObject({
         ops: z
           .strictObject({
-            default: opsLimit,
-            get: opsLimit,
-            put: opsLimit,
-            list: opsLimit,
-            delete: opsLimit,
+            default: opsLimit(),
+            get: opsLimit(),
+            put: opsLimit(),
+            list: opsLimit(),
+            delete: opsLimit(),
           })
           .nullable()
           .optional(),
         bandwidth: z
           .strictObject({
-            out: nonNegative('KB/s').int({ message: 'must be a whole number of KB/s' }).nullable().optional(),
+            out: withRule(z.number({ message: 'must be a whole number of KB/s' }), bandwidthLimitProblem)
+              .nullable()
+              .optional(),
           })
           .nullable()
           .optional(),

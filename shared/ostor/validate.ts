@@ -1,6 +1,8 @@
-// Validation of every value the client sends to the gateway, run before any request. Each check
-// exists twice: `xxxProblem(value)` answers the problem text (or undefined) for callers that build
-// their own errors, `checkXxx(value, field)` throws an InvalidInputError naming the field.
+// Validation of every value the client sends to the gateway, run before any request. Each rule is
+// written once, as `xxxProblem(value)` (the problem text, or undefined), and used in three forms:
+// by itself, as `checkXxx(value, field)` that throws an InvalidInputError naming the field, and
+// through `withRule` inside the edge's zod schemas, so the edge refuses exactly what the client would.
+import type * as z from 'zod';
 import { InvalidInputError } from '../errors.ts';
 
 const MAX_EMAIL_LENGTH = 254;
@@ -93,16 +95,21 @@ export const MAX_OPS_LIMIT = 1_000_000_000;
 /** Upper bound of a bandwidth limit in KB/s (a 32-bit signed counter on the gateway side). */
 export const MAX_BANDWIDTH_LIMIT = 2_147_483_647;
 
+/** A number whose shortest decimal form (what JSON carried) has at most two digits after the point. */
+const HUNDREDTHS = /^\d+(?:\.\d{1,2})?$/;
+
 /**
  * Operations per second: finite, non-negative, at most two decimal places (the gateway stores
- * and prints hundredths: `"3600.00"`), at most 1e9. 0 means unlimited.
+ * and prints hundredths: `"3600.00"`), at most 1e9. 0 means unlimited. The decimals are judged on
+ * the number's own decimal form, not within a tolerance: 1e-9 would otherwise pass and be sent as
+ * "0", which the gateway reads as unlimited.
  */
 export function opsLimitProblem(value: unknown): string | undefined {
   if (typeof value !== 'number' || !Number.isFinite(value)) return 'must be a finite number';
   if (value < 0) return 'must not be negative';
   if (value > MAX_OPS_LIMIT) return `must be at most ${MAX_OPS_LIMIT}`;
-  const hundredths = value * 100;
-  if (Math.abs(Math.round(hundredths) - hundredths) > 1e-6) return 'must have at most two decimal places';
+  // Below the maximum String() never uses an exponent except for tiny values (1e-7), refused here too.
+  if (!HUNDREDTHS.test(String(value))) return 'must have at most two decimal places';
   return undefined;
 }
 
@@ -215,6 +222,20 @@ export function opaqueIdProblem(value: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+// --- zod forms -----------------------------------------------------------------------------
+
+/**
+ * `base` with `problem` as a refinement: the schema decides the type (and the message for a value
+ * of the wrong type), the rule decides everything else. The edge builds its schemas this way, so
+ * whatever it accepts the client accepts too, and the two cannot drift apart.
+ */
+export function withRule<S extends z.ZodType>(base: S, problem: (value: unknown) => string | undefined): S {
+  return base.superRefine((value, ctx) => {
+    const found = problem(value);
+    if (found !== undefined) ctx.addIssue({ code: 'custom', message: found, input: value });
+  });
 }
 
 // --- throwing forms -------------------------------------------------------------------------

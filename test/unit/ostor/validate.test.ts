@@ -177,9 +177,18 @@ describe('identifiers', () => {
 
 describe('numbers', () => {
   it('checks ops limits: non-negative, finite, at most two decimals', () => {
-    ok(opsLimitProblem, [0, 1, 0.5, 0.01, 3600, 0.29, 12.34, 1e9]);
+    ok(opsLimitProblem, [0, -0, 1, 0.5, 0.01, 3600, 0.29, 12.34, 1e9, 999_999_999.99]);
     bad(opsLimitProblem, [-1, -0.01, 0.001, 1.234, Number.NaN, Number.POSITIVE_INFINITY, 1e9 + 1, '1']);
     expect(() => checkOpsLimit(-1)).toThrow(/^value: must not be negative$/);
+  });
+
+  it('judges the decimals of an ops limit exactly: a tiny value is not taken for 0 (unlimited)', () => {
+    // Within the old tolerance (|round(100x) - 100x| <= 1e-6) these passed and were sent as "0".
+    for (const tiny of [1e-7, 1e-9, 5e-324, 0.000001]) {
+      expect(opsLimitProblem(tiny), String(tiny)).toBe('must have at most two decimal places');
+    }
+    expect(opsLimitProblem(1e21)).toBe('must be at most 1000000000');
+    expect(opsLimitProblem(10_000_000_000)).toBe('must be at most 1000000000');
   });
 
   it('checks bandwidth limits: whole non-negative KB/s', () => {
