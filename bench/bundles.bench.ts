@@ -26,7 +26,7 @@ import {
 import { generateWebhookSecret } from '../shared/signing/index.ts';
 import { bundleFunction } from './lib/bundle.ts';
 import { startDynalite } from './lib/dynalite.ts';
-import { functionUrlEvent, invocationScript, lambdaEnvironment } from './lib/lambda-process.ts';
+import { httpApiEvent, invocationScript, lambdaEnvironment } from './lib/lambda-process.ts';
 
 const ROUNDS = 10;
 const SIZE_TARGET_BYTES = 800 * 1024;
@@ -136,7 +136,7 @@ try {
 
 /**
  * The whole cold start, not just the import: a fresh process imports the provision bundle and
- * answers one signed Function URL delivery (the idempotency record written to DynamoDB, the user
+ * answers one signed HTTP API delivery (the idempotency record written to DynamoDB, the user
  * created on the gateway), deployed layout and baseline side by side, beside bare Node, in
  * interleaved rounds. dynalite and the gateway emulator run in this process (loopback, no added
  * latency), so the children are spawned asynchronously.
@@ -184,7 +184,7 @@ async function coldStarts(
           timestamp: new Date().toISOString(),
           data: { email },
         });
-        const event = functionUrlEvent(webhookSecret, body, `msg_${randomUUID()}`);
+        const event = httpApiEvent('provision', webhookSecret, body, `msg_${randomUUID()}`);
         const script = invocationScript(layout.bundle.file, 'provision', event);
         const result = await runAsync([...layout.options, '--input-type=module', '-e', script], env);
         const answer = JSON.parse(result.answer) as { statusCode?: number };
@@ -207,7 +207,7 @@ async function coldStarts(
   return [
     '### The whole cold start: import and first delivery',
     '',
-    `The import is not the whole cold start: the first invocation also builds the SDK clients, reads the secrets, signs and makes its calls. Here a fresh process imports the provision bundle and answers one signed Function URL delivery of a new customer (idempotency record written to DynamoDB — dynalite, over https as on Lambda — and the user created on the gateway emulator, both on loopback in the benchmark's process, Signature V2), then exits; wall time from spawn to exit, median of ${ROUNDS}, bare Node (${fmt(bareMs)} ms) in the same interleaved rounds.`,
+    `The import is not the whole cold start: the first invocation also builds the SDK clients, reads the secrets, signs and makes its calls. Here a fresh process imports the provision bundle and answers one signed HTTP API delivery of a new customer (idempotency record written to DynamoDB — dynalite, over https as on Lambda — and the user created on the gateway emulator, both on loopback in the benchmark's process, Signature V2), then exits; wall time from spawn to exit, median of ${ROUNDS}, bare Node (${fmt(bareMs)} ms) in the same interleaved rounds.`,
     '',
     '| provision | process, import and first delivery | over bare Node |',
     '|---|---:|---:|',

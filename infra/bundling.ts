@@ -8,15 +8,6 @@ import { EVENT_TYPES, type EventType } from '../shared/lifecycle/event-types.ts'
 export const FUNCTION_NAMES = EVENT_TYPES;
 export type FunctionName = EventType;
 
-/** The five the billing system calls over a Function URL; collect-usage runs on a schedule. */
-export const WEBHOOK_FUNCTIONS = [
-  'provision',
-  'suspend',
-  'resume',
-  'terminate',
-  'rotate-key',
-] as const satisfies readonly FunctionName[];
-
 /** The repository root (the folder holding package.json and package-lock.json). */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 

@@ -16,6 +16,8 @@ export const CONFIG_KEYS = [
   'credentialRotationDays',
   'logRetentionDays',
   'alarmEmail',
+  'apiRateLimit',
+  'apiBurstLimit',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -45,6 +47,10 @@ export interface StackConfig {
   readonly logRetentionDays: number;
   /** Subscribed to the alarm topic when given. */
   readonly alarmEmail: string | undefined;
+  /** Steady requests per second the HTTP API passes to the functions, all routes together. */
+  readonly apiRateLimit: number;
+  /** Requests the HTTP API passes in a burst above the steady rate. */
+  readonly apiBurstLimit: number;
   /** Settings that fell back to a placeholder; each is reported as a synth warning. */
   readonly placeholders: readonly { readonly key: ConfigKey; readonly message: string }[];
 }
@@ -60,6 +66,8 @@ export const DEFAULTS = {
   usageGraceSeconds: 300,
   credentialRotationDays: 30,
   logRetentionDays: 90,
+  apiRateLimit: 50,
+  apiBurstLimit: 100,
 } as const;
 
 /** The retention periods CloudWatch Logs accepts. */
@@ -166,6 +174,9 @@ export function resolveStackConfig(input: StackConfigInput): StackConfig {
     throw new StackConfigError('alarmEmail', `must be an email address (got ${JSON.stringify(alarmEmail)})`);
   }
 
+  const apiRateLimit = integer('apiRateLimit', text('apiRateLimit'), DEFAULTS.apiRateLimit, 1, 10_000);
+  const apiBurstLimit = integer('apiBurstLimit', text('apiBurstLimit'), DEFAULTS.apiBurstLimit, 1, 5_000);
+
   return {
     gatewayUrl,
     signatureVersion: signature === '4' ? 4 : 2,
@@ -195,6 +206,8 @@ export function resolveStackConfig(input: StackConfigInput): StackConfig {
     ),
     logRetentionDays,
     alarmEmail,
+    apiRateLimit,
+    apiBurstLimit,
     placeholders,
   };
 }

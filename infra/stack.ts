@@ -1,5 +1,5 @@
-// The deployable system: tables, secrets, the six functions, their webhook URLs, the usage
-// schedule, the gateway key rotation and the alarms, one construct per concern. Env-agnostic and
+// The deployable system: tables, secrets, the six functions, the HTTP API in front of them, the
+// usage schedule, the gateway key rotation and the alarms, one construct per concern. Env-agnostic and
 // lookup-free, so it synthesizes offline.
 import { Annotations, CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -8,11 +8,11 @@ import { FUNCTION_NAMES } from './bundling.ts';
 import type { StackConfig, StackConfigInput } from './config.ts';
 import { checkContextKeys, configFromContext, resolveStackConfig } from './config.ts';
 import { Functions, pascal } from './constructs/functions.ts';
+import { HttpApiFrontDoor } from './constructs/http-api.ts';
 import { Operations } from './constructs/operations.ts';
 import { Secrets } from './constructs/secrets.ts';
 import { Tables } from './constructs/tables.ts';
 import { scheduleInterval, UsageSchedule } from './constructs/usage-schedule.ts';
-import { WebhookUrls } from './constructs/webhook-urls.ts';
 
 export interface VhiS3BillingStackProps extends StackProps {
   /** Settings; each overrides the context value of the same name (infra/config.ts). */
@@ -25,7 +25,7 @@ export class VhiS3BillingStack extends Stack {
   readonly secrets: Secrets;
   readonly functions: Functions;
   readonly operations: Operations;
-  readonly webhookUrls: WebhookUrls;
+  readonly httpApi: HttpApiFrontDoor;
   readonly usageSchedule: UsageSchedule;
 
   constructor(scope: Construct, id: string, props: VhiS3BillingStackProps = {}) {
@@ -57,7 +57,12 @@ export class VhiS3BillingStack extends Stack {
       logRetention: config.logRetentionDays as RetentionDays,
       usageEventMaxAge: usageInterval,
     });
-    this.webhookUrls = new WebhookUrls(this, 'WebhookUrls', { functions: this.functions });
+    this.httpApi = new HttpApiFrontDoor(this, 'HttpApi', {
+      functions: this.functions,
+      rateLimit: config.apiRateLimit,
+      burstLimit: config.apiBurstLimit,
+      logRetention: config.logRetentionDays as RetentionDays,
+    });
     this.usageSchedule = new UsageSchedule(this, 'UsageSchedule', {
       fn: this.functions.get('collect-usage'),
       expression: config.usageSchedule,
@@ -92,6 +97,15 @@ export class VhiS3BillingStack extends Stack {
         description: `For aws logs tail (the ${name} function's own log group)`,
       });
     }
+    new CfnOutput(this, 'BaseUrl', {
+      value: this.httpApi.baseUrl,
+      description:
+        'The billing system POSTs signed webhooks to <BaseUrl>provision, suspend, resume, terminate, rotate-key and collect-usage; GET <BaseUrl>healthz',
+    });
+    new CfnOutput(this, 'ApiAccessLogGroup', {
+      value: this.httpApi.accessLogs.logGroupName,
+      description: 'For aws logs tail (one JSON line per HTTP request: route, status, latency)',
+    });
     new CfnOutput(this, 'GatewayCredentialsSecretArn', {
       value: this.secrets.gatewayCredentials.secretArn,
       description: 'Put the gateway system user key pair here: {"accessKeyId","secretAccessKey","userId"}',

@@ -59,7 +59,9 @@ async function main(argv: string[]): Promise<number> {
     { id, timestamp: Math.floor(Date.now() / 1000), body },
     parseWebhookSecrets(secretText, 'WEBHOOK_SECRET'),
   );
-  const response = await fetch(new URL(`/${type}`, baseUrl), {
+  // Relative to the base URL, so a base with a path (a stage or a proxy prefix) keeps it.
+  const target = new URL(type, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+  const response = await fetch(target, {
     method: 'POST',
     headers: { ...headers, 'content-type': 'application/json' },
     body,

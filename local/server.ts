@@ -1,5 +1,6 @@
-// The local HTTP server of `npm start`: each route turns the request into the same Function URL
-// event a deployed function receives and calls the same handler.
+// The local HTTP server of `npm start`: the deployed HTTP API's routes on one base URL, each turning
+// the request into the event a deployed function receives from it (payload format 2.0) and calling
+// the same handler.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
@@ -8,7 +9,7 @@ import type { FunctionName } from './functions.ts';
 import { isFunctionName, loadHandler } from './functions.ts';
 import { localContext } from './lambda-context.ts';
 
-/** Function URLs accept at most 6 MB; billing webhooks are a few hundred bytes. */
+/** The HTTP API accepts at most 10 MB; billing webhooks are a few hundred bytes. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface LocalServer {
@@ -74,7 +75,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: LocalSe
     });
   }
   const handler = await loadHandler(name);
-  const event = functionUrlEvent(req, url, body);
+  const event = httpApiEvent(req, url, body, name);
   const response = (await handler(event, localContext(`local-${name satisfies FunctionName}`))) as {
     statusCode: number;
     headers?: Record<string, string>;
@@ -84,15 +85,16 @@ async function route(req: IncomingMessage, res: ServerResponse, options: LocalSe
   res.end(response.body ?? '');
 }
 
-function functionUrlEvent(req: IncomingMessage, url: URL, body: Buffer) {
+function httpApiEvent(req: IncomingMessage, url: URL, body: Buffer, name: FunctionName) {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
   }
   const now = new Date();
+  const routeKey = `${req.method ?? 'POST'} /${name}`;
   return {
     version: '2.0',
-    routeKey: '$default',
+    routeKey,
     rawPath: url.pathname,
     rawQueryString: url.search.replace(/^\?/, ''),
     headers,
@@ -109,12 +111,12 @@ function functionUrlEvent(req: IncomingMessage, url: URL, body: Buffer) {
         userAgent: headers['user-agent'] ?? '',
       },
       requestId: randomUUID(),
-      routeKey: '$default',
+      routeKey,
       stage: '$default',
       time: now.toISOString(),
       timeEpoch: now.getTime(),
     },
-    // Function URLs base64-encode bodies they do not consider text; doing it always keeps the bytes exact.
+    // The HTTP API base64-encodes bodies it does not consider text; doing it always keeps the bytes exact.
     body: body.toString('base64'),
     isBase64Encoded: true,
   };

@@ -1,5 +1,5 @@
 // A function's bundle run the way Lambda runs it: a fresh Node process with a Lambda's environment
-// imports the bundle (the cold start), calls its handler once with a Function URL event and a
+// imports the bundle (the cold start), calls its handler once with an HTTP API event and a
 // context, writes the answer to fd 3 (apart from the logs on stdout), and exits as soon as it has
 // answered (Lambda freezes the process there; its keep-alive sockets would otherwise hold it open).
 // Shared by test/infra/bundle-run.test.ts and bench/bundles.bench.ts.
@@ -50,27 +50,35 @@ export function lambdaEnvironment(options: LambdaEnvironmentOptions): Record<str
   };
 }
 
-/** A Function URL event carrying `body`, signed now with the Standard Webhooks reference package. */
-export function functionUrlEvent(webhookSecret: string, body: string, id: string) {
+/** An HTTP API (payload format 2.0) event for `POST /<name>` carrying `body`, signed now with the Standard Webhooks reference package. */
+export function httpApiEvent(name: string, webhookSecret: string, body: string, id: string) {
   const now = new Date();
+  const host = 'abc123.execute-api.us-east-1.amazonaws.com';
   return {
     version: '2.0',
-    routeKey: '$default',
-    rawPath: '/',
+    routeKey: `POST /${name}`,
+    rawPath: `/${name}`,
     rawQueryString: '',
     headers: {
       'content-type': 'application/json',
-      host: 'abc.lambda-url.us-east-1.on.aws',
+      host,
       'webhook-id': id,
       'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
       'webhook-signature': new Webhook(webhookSecret).sign(id, now, body),
     },
     requestContext: {
-      accountId: 'anonymous',
-      domainName: 'abc.lambda-url.us-east-1.on.aws',
-      http: { method: 'POST', path: '/', protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'billing' },
+      accountId: '123456789012',
+      apiId: 'abc123',
+      domainName: host,
+      http: {
+        method: 'POST',
+        path: `/${name}`,
+        protocol: 'HTTP/1.1',
+        sourceIp: '192.0.2.1',
+        userAgent: 'billing',
+      },
       requestId: randomUUID(),
-      routeKey: '$default',
+      routeKey: `POST /${name}`,
       stage: '$default',
       time: now.toUTCString(),
       timeEpoch: now.getTime(),

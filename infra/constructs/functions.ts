@@ -116,9 +116,8 @@ export class Functions extends Construct {
       OSTOR_SIGNATURE_VERSION: String(config.signatureVersion),
       OSTOR_REGION: config.gatewayRegion,
       OSTOR_CREDENTIALS_SECRET_ID: secretArnOf(secrets.gatewayCredentials),
-      // collect-usage gets the name without any access to the table: the shared runtime picks its
-      // DynamoDB adapters (not SQLite on a read-only disk) from it, and only webhooks (which
-      // collect-usage never receives: it has no URL) touch the idempotency store.
+      // Webhook-ids are remembered here by every function (collect-usage too, for sweeps asked for
+      // over HTTP); the name also makes the runtime pick its DynamoDB adapters, not SQLite.
       IDEMPOTENCY_TABLE_NAME: tables.idempotency.tableName,
     };
 
@@ -143,18 +142,20 @@ export class Functions extends Construct {
       );
 
       const isSweep = name === 'collect-usage';
-      const environment: Record<string, string> = isSweep
-        ? {
-            ...gateway,
-            USAGE_WEBHOOK_URL: config.usageWebhookUrl,
-            USAGE_WEBHOOK_SECRET_ID: secretArnOf(secrets.usageWebhook),
-            USAGE_LEDGER_TABLE_NAME: tables.usageLedger.tableName,
-            USAGE_GRACE_SECONDS: String(config.usageGraceSeconds),
-          }
-        : {
-            ...gateway,
-            WEBHOOK_SECRET_ID: secretArnOf(secrets.webhook),
-          };
+      // Every function takes signed webhooks through the HTTP API (collect-usage too: a billing
+      // system may ask for a sweep before invoicing); the sweep also writes usage out.
+      const environment: Record<string, string> = {
+        ...gateway,
+        WEBHOOK_SECRET_ID: secretArnOf(secrets.webhook),
+        ...(isSweep
+          ? {
+              USAGE_WEBHOOK_URL: config.usageWebhookUrl,
+              USAGE_WEBHOOK_SECRET_ID: secretArnOf(secrets.usageWebhook),
+              USAGE_LEDGER_TABLE_NAME: tables.usageLedger.tableName,
+              USAGE_GRACE_SECONDS: String(config.usageGraceSeconds),
+            }
+          : {}),
+      };
 
       const nodeOptions = nodeOptionsOf(name);
       if (nodeOptions !== undefined) environment.NODE_OPTIONS = nodeOptions;
@@ -173,8 +174,9 @@ export class Functions extends Construct {
         projectRoot: PROJECT_ROOT,
         depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
         bundling: nodejsBundling(),
-        // One sweep at a time: a second would only wait for the lease (the ledger keeps it safe anyway).
-        ...(isSweep ? { reservedConcurrentExecutions: 1 } : {}),
+        // Two at most: the scheduled sweep and one asked for over HTTP. The lease lets one of them
+        // sweep and the other answer at once who holds it; more would only wait for the lease.
+        ...(isSweep ? { reservedConcurrentExecutions: 2 } : {}),
         // Asynchronous invocations (the schedule; `aws lambda invoke --invocation-type Event`) are
         // not retried by Lambda: a lifecycle event invoked by hand is repeated by a human, and the
         // sweep's retry is the next tick. A failure is kept in the queue and alarmed.
@@ -184,12 +186,11 @@ export class Functions extends Construct {
       });
 
       Secrets.grantRead(secrets.gatewayCredentials, fn);
+      Secrets.grantRead(secrets.webhook, fn);
+      tables.grantIdempotency(fn);
       if (isSweep) {
         Secrets.grantRead(secrets.usageWebhook, fn);
         tables.usageLedger.grant(fn, ...TABLE_ACTIONS);
-      } else {
-        Secrets.grantRead(secrets.webhook, fn);
-        tables.grantIdempotency(fn);
       }
       functions.set(name, fn);
       logGroups.set(name, logGroup);

@@ -1,5 +1,5 @@
-// Tells apart, in one place, the three ways a function is called: a Function URL request (a
-// signed webhook), a direct invocation (Lambda console, `aws lambda invoke`, `npm run invoke`),
+// Tells apart, in one place, the three ways a function is called: an HTTP request (a signed
+// webhook through the HTTP API, payload format 2.0 — the shape Function URLs use too), a direct invocation (Lambda console, `aws lambda invoke`, `npm run invoke`),
 // and a scheduled event (EventBridge Scheduler or a rule). A fourth, Secrets Manager's rotation
 // steps, reaches rotate-key only and is recognised by `classifyRotation` before the lifecycle stack.
 
@@ -8,7 +8,7 @@ export type Invocation =
       readonly kind: 'http';
       readonly method: string;
       readonly path: string;
-      /** Header names in lower case, as Function URLs deliver them. */
+      /** Header names in lower case, as payload format 2.0 delivers them. */
       readonly headers: Readonly<Record<string, string>>;
       /** The body exactly as it arrived: signatures are checked over these bytes. */
       readonly rawBody: Buffer;
@@ -16,7 +16,7 @@ export type Invocation =
   | { readonly kind: 'direct'; readonly payload: unknown }
   | { readonly kind: 'schedule'; readonly time: Date; readonly id: string };
 
-interface FunctionUrlEvent {
+interface HttpEvent {
   version: string;
   rawPath?: string;
   headers?: Record<string, string | undefined>;
@@ -25,7 +25,7 @@ interface FunctionUrlEvent {
   requestContext: { http: { method: string; path?: string } };
 }
 
-function isFunctionUrlEvent(event: unknown): event is FunctionUrlEvent {
+function isHttpEvent(event: unknown): event is HttpEvent {
   if (typeof event !== 'object' || event === null) return false;
   const candidate = event as { version?: unknown; requestContext?: { http?: { method?: unknown } } };
   return candidate.version === '2.0' && typeof candidate.requestContext?.http?.method === 'string';
@@ -41,7 +41,7 @@ function isScheduledEvent(event: unknown): event is { id?: string; time?: string
 }
 
 export function classifyInvocation(event: unknown): Invocation {
-  if (isFunctionUrlEvent(event)) {
+  if (isHttpEvent(event)) {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(event.headers ?? {})) {
       if (value !== undefined) headers[name.toLowerCase()] = value;
@@ -91,7 +91,7 @@ export function classifyRotation(event: unknown): RotationInvocation | undefined
   return { kind: 'rotation', secretId: SecretId, token: ClientRequestToken, step: Step as RotationStep };
 }
 
-/** The Function URL response shape. */
+/** The response shape of payload format 2.0 (HTTP API and Function URLs alike). */
 export interface HttpResponse {
   readonly statusCode: number;
   readonly headers: Readonly<Record<string, string>>;

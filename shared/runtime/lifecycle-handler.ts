@@ -43,7 +43,16 @@ export interface LifecycleFunction<Request, Result> {
   readonly run: (request: Request, context: LifecycleRequestContext) => Promise<Result>;
   /** Turns a scheduled event into an envelope; functions without a schedule refuse them. */
   readonly fromSchedule?: (time: Date) => unknown;
+  /**
+   * The most time a request over HTTP may take, when the function's own timeout is longer than an
+   * HTTP caller waits (the HTTP API gives up after 29 s). The operation sees the shorter of this and
+   * the invocation's remaining time, as its deadline and through `lambdaContext`.
+   */
+  readonly httpBudgetMs?: number;
 }
+
+/** `GET /healthz`: answered by any function, before any secret or gateway is touched. */
+export const HEALTH_PATH = '/healthz';
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -60,8 +69,15 @@ export function createLifecycleHandler<Request, Result>(
   };
   let idempotent: ((input: IdempotentInput<Result>) => Promise<Result>) | undefined;
 
-  const core = async (event: unknown, lambdaContext: Context): Promise<unknown> => {
+  const core = async (event: unknown, invokedContext: Context): Promise<unknown> => {
     const invocation = classifyInvocation(event);
+    if (invocation.kind === 'http' && invocation.path === HEALTH_PATH && invocation.method === 'GET') {
+      return jsonResponse(200, { status: 'ok' });
+    }
+    const lambdaContext =
+      invocation.kind === 'http' && definition.httpBudgetMs !== undefined
+        ? withBudget(invokedContext, definition.httpBudgetMs)
+        : invokedContext;
     try {
       const runtime = runtimeOf();
       let payload: unknown;
@@ -100,7 +116,8 @@ export function createLifecycleHandler<Request, Result>(
           key: `${definition.type}#${webhookId}`,
           bodyHash: createHash('sha256').update(invocation.rawBody).digest('base64'),
           run,
-          lambdaContext,
+          // The in-progress record lapses with the invocation itself, not the shorter HTTP budget.
+          lambdaContext: invokedContext,
         });
       } else {
         result = await run();
@@ -129,6 +146,16 @@ export function createLifecycleHandler<Request, Result>(
   return middy(core)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}
+
+/** The same context with at most `budgetMs` left from now. */
+function withBudget(context: Context, budgetMs: number): Context {
+  const end = Date.now() + budgetMs;
+  return {
+    ...context,
+    getRemainingTimeInMillis: () =>
+      Math.min(context.getRemainingTimeInMillis(), Math.max(0, end - Date.now())),
+  };
 }
 
 interface IdempotentInput<Result> {

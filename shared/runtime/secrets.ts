@@ -11,7 +11,7 @@ export const SECRET_MAX_AGE_SECONDS = 300;
 
 /**
  * Forced refetches (after a signature matched no cached secret, or the gateway refused the cached
- * key) happen at most this often: the Function URLs are public, and unsigned junk must not be able
+ * key) happen at most this often: the HTTP API is public, and unsigned junk must not be able
  * to drive Secrets Manager calls (cost, throttling of real deliveries).
  */
 export const REFRESH_INTERVAL_MS = 30_000;

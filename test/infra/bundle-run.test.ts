@@ -13,7 +13,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleFunction } from '../../bench/lib/bundle.ts';
 import { type LocalDynamo, startDynalite } from '../../bench/lib/dynalite.ts';
-import { functionUrlEvent, invocationScript, lambdaEnvironment } from '../../bench/lib/lambda-process.ts';
+import { httpApiEvent, invocationScript, lambdaEnvironment } from '../../bench/lib/lambda-process.ts';
 import type { Emulator } from '../../emulator/gateway.ts';
 import { startEmulator } from '../../emulator/gateway.ts';
 import type { FunctionName } from '../../infra/bundling.ts';
@@ -166,7 +166,7 @@ describe('the provision bundle, run as Lambda runs it', () => {
     // Prepare
     emulator.clearRequests();
     // Act
-    first = await invoke('provision', functionUrlEvent(webhookSecret, body, webhookId), 4);
+    first = await invoke('provision', httpApiEvent('provision', webhookSecret, body, webhookId), 4);
     // Assess
     expect(first.stderr).toBe('');
     const answer = parseAnswer(first);
@@ -230,7 +230,7 @@ describe('the provision bundle, run as Lambda runs it', () => {
     emulator.clearRequests();
     const before = emulator.state.users.size;
     // Act
-    const again = await invoke('provision', functionUrlEvent(webhookSecret, body, webhookId), 4);
+    const again = await invoke('provision', httpApiEvent('provision', webhookSecret, body, webhookId), 4);
     // Assess
     expect(again.answer).toBe(first.answer);
     expect(emulator.requests).toEqual([]);
@@ -249,7 +249,11 @@ describe('the suspend bundle, run as Lambda runs it', () => {
     const body = JSON.stringify({ type: 'suspend', timestamp: decidedAt.toISOString(), data: { email } });
     emulator.clearRequests();
     // Act
-    const run = await invoke('suspend', functionUrlEvent(webhookSecret, body, `msg_${randomUUID()}`), 2);
+    const run = await invoke(
+      'suspend',
+      httpApiEvent('suspend', webhookSecret, body, `msg_${randomUUID()}`),
+      2,
+    );
     // Assess
     const answer = parseAnswer(run);
     expect(answer.statusCode).toBe(200);

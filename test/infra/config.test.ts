@@ -40,6 +40,8 @@ describe('resolveStackConfig', () => {
       credentialRotationDays: DEFAULTS.credentialRotationDays,
       logRetentionDays: 90,
       alarmEmail: undefined,
+      apiRateLimit: 50,
+      apiBurstLimit: 100,
       placeholders: [
         { key: 'gatewayUrl', message: expect.stringContaining('-c gatewayUrl=') },
         { key: 'usageWebhookUrl', message: expect.stringContaining('-c usageWebhookUrl=') },
@@ -59,6 +61,8 @@ describe('resolveStackConfig', () => {
       credentialRotationDays: '7',
       logRetentionDays: 365,
       alarmEmail: 'ops@example.com',
+      apiRateLimit: '20',
+      apiBurstLimit: 40,
     });
     expect(config).toMatchObject({
       gatewayUrl: 'https://s3.example.com',
@@ -71,6 +75,8 @@ describe('resolveStackConfig', () => {
       credentialRotationDays: 7,
       logRetentionDays: 365,
       alarmEmail: 'ops@example.com',
+      apiRateLimit: 20,
+      apiBurstLimit: 40,
       placeholders: [],
     });
   });
@@ -97,6 +103,8 @@ describe('resolveStackConfig', () => {
     ['credentialRotationDays', '1001', /credentialRotationDays: must be a whole number from 0 to 1000/],
     ['logRetentionDays', '10', /logRetentionDays: must be one of 1, 3, 5/],
     ['alarmEmail', 'ops', /alarmEmail: must be an email address/],
+    ['apiRateLimit', '0.5', /apiRateLimit: must be a whole number from 1 to 10000/],
+    ['apiBurstLimit', '0', /apiBurstLimit: must be a whole number from 1 to 5000/],
   ])('refuses %s=%s with a message naming it', (key, value, message) => {
     const attempt = () => resolveStackConfig({ [key]: value });
     expect(attempt).toThrow(StackConfigError);
@@ -198,7 +206,7 @@ describe('the stack’s configuration', () => {
       (fn) => (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables,
     );
     for (const variables of environments) expect(variables.OSTOR_CREDENTIALS_SECRET_ID).toBe(GATEWAY_ARN);
-    expect(environments.filter((variables) => variables.WEBHOOK_SECRET_ID === WEBHOOK_ARN)).toHaveLength(5);
+    expect(environments.filter((variables) => variables.WEBHOOK_SECRET_ID === WEBHOOK_ARN)).toHaveLength(6);
     expect(environments.filter((variables) => variables.USAGE_WEBHOOK_SECRET_ID === USAGE_ARN)).toHaveLength(
       1,
     );

@@ -96,7 +96,7 @@ describe('IAM', () => {
     for (const name of FUNCTION_NAMES) {
       const expected =
         name === 'collect-usage'
-          ? [ref(gatewayCredentials.secretArn), ref(usageWebhook.secretArn)]
+          ? [ref(gatewayCredentials.secretArn), ref(webhook.secretArn), ref(usageWebhook.secretArn)]
           : [ref(gatewayCredentials.secretArn), ref(webhook.secretArn)];
       const read = resourcesFor(name, 'secretsmanager:GetSecretValue');
       // rotate-key also reads the gateway secret as the rotation function (same secret).
@@ -129,7 +129,7 @@ describe('IAM', () => {
     expect(actions).not.toContain('secretsmanager:GetRandomPassword');
   });
 
-  it('lets each function use only its own table, item by item', () => {
+  it('lets each function use only its own tables, item by item', () => {
     const idempotency = JSON.stringify({
       'Fn::GetAtt': [idOf(synth.stack, synth.stack.tables.idempotency), 'Arn'],
     });
@@ -140,17 +140,23 @@ describe('IAM', () => {
       const dynamo = statementsOf(name).filter((statement) =>
         list(statement.Action).some((a) => a.startsWith('dynamodb:')),
       );
-      expect(dynamo).toHaveLength(1);
-      expect(list(dynamo[0]?.Action ?? []).sort()).toEqual(
-        ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'].sort(),
-      );
-      expect(list(dynamo[0]?.Resource).map((resource) => JSON.stringify(resource))).toEqual([
-        name === 'collect-usage' ? ledger : idempotency,
-      ]);
+      // Every function remembers webhook-ids; only the sweep keeps the usage ledger.
+      const expected = name === 'collect-usage' ? [idempotency, ledger] : [idempotency];
+      expect(dynamo).toHaveLength(expected.length);
+      for (const statement of dynamo) {
+        expect(list(statement.Action).sort()).toEqual(
+          ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'].sort(),
+        );
+      }
+      expect(
+        dynamo
+          .flatMap((statement) => list(statement.Resource).map((resource) => JSON.stringify(resource)))
+          .sort(),
+      ).toEqual(expected.sort());
     }
   });
 
-  it('lets the webhook functions use the idempotency table’s key through DynamoDB only, and nothing else any key', () => {
+  it('lets the functions use the idempotency table’s key through DynamoDB only, and nothing else any key', () => {
     const key = JSON.stringify({
       'Fn::GetAtt': [idOf(synth.stack, synth.stack.tables.idempotencyKey), 'Arn'],
     });
@@ -158,10 +164,6 @@ describe('IAM', () => {
       const kms = statementsOf(name).filter((statement) =>
         list(statement.Action).some((a) => a.startsWith('kms:')),
       );
-      if (name === 'collect-usage') {
-        expect(kms).toEqual([]);
-        continue;
-      }
       expect(kms).toHaveLength(1);
       expect(list(kms[0]?.Action ?? []).sort()).toEqual([...TABLE_KEY_ACTIONS].sort());
       expect(list(kms[0]?.Resource).map((resource) => JSON.stringify(resource))).toEqual([key]);
@@ -199,18 +201,28 @@ describe('IAM', () => {
     expect(JSON.stringify(trust.Statement[0]?.Condition)).toContain(':schedule-group/default');
   });
 
-  it('opens the functions to the world only through their Function URLs', () => {
-    for (const permission of Object.values(resourcesOf(synth.template, 'AWS::Lambda::Permission'))) {
+  it('opens the functions to the world only through this HTTP API, route by route', () => {
+    const api = idOf(synth.stack, synth.stack.httpApi.api);
+    const permissions = Object.values(resourcesOf(synth.template, 'AWS::Lambda::Permission'));
+    for (const permission of permissions) {
       const p = permission.Properties ?? {};
-      if (p.Principal !== '*') {
-        expect(p).toMatchObject({ Principal: 'secretsmanager.amazonaws.com', SourceArn: expect.anything() });
+      expect(p.Principal).not.toBe('*');
+      if (p.Principal === 'secretsmanager.amazonaws.com') {
+        expect(p.SourceArn).toEqual(expect.anything());
         continue;
       }
-      expect(
-        (p.Action === 'lambda:InvokeFunctionUrl' && p.FunctionUrlAuthType === 'NONE') ||
-          (p.Action === 'lambda:InvokeFunction' && p.InvokedViaFunctionUrl === true),
-      ).toBe(true);
+      expect(p.Principal).toBe('apigateway.amazonaws.com');
+      expect(p.Action).toBe('lambda:InvokeFunction');
+      // execute-api:/<api>/<stage>/<method>/<path>: this API, one path, never the whole account's APIs.
+      const join = (p.SourceArn as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+      expect(join).toContainEqual({ Ref: api });
+      expect(String(join.at(-1))).toMatch(
+        /^\/\*\/\*\/(provision|suspend|resume|terminate|rotate-key|collect-usage|healthz)$/,
+      );
     }
+    expect(
+      permissions.filter((permission) => permission.Properties?.Principal === 'apigateway.amazonaws.com'),
+    ).toHaveLength(7);
   });
 });
 
@@ -237,6 +249,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     }
     expect(acknowledged.map(({ path, rule }) => `${path} ${rule}`).sort()).toEqual(
       [
+        'HttpApi/Api Annotation::AwsSolutions-APIG4',
         'Operations/AlarmTopic Annotation::AwsSolutions-SNS2',
         'Operations/FailedInvocations Annotation::AwsSolutions-SQS3',
         'Secrets/UsageWebhookSecret Annotation::AwsSolutions-SMG4',

@@ -1,5 +1,5 @@
 // The stack as synthesized with real bundling (once, for the whole file): the six functions and
-// their bundles, the webhook URLs, the usage schedule, the secrets and the gateway key rotation,
+// their bundles, the HTTP API in front of them, the usage schedule, the secrets and the gateway key rotation,
 // the tables, and operations (destinations, log groups, alarms).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -14,7 +14,6 @@ import {
   PROJECT_ROOT,
   RUNTIME_PROVIDED_MODULES,
   SWEEP_NODE_OPTIONS,
-  WEBHOOK_FUNCTIONS,
 } from '../../infra/bundling.ts';
 import { FUNCTION_SETTINGS, nodejsBundling, pascal } from '../../infra/constructs/functions.ts';
 import { METRICS_NAMESPACE } from '../../infra/constructs/operations.ts';
@@ -66,14 +65,15 @@ describe('functions', () => {
     expect(SWEEP_NODE_OPTIONS).toBe('--max-semi-space-size=4 --max-old-space-size=256');
   });
 
-  it('reserve a concurrency of 1 for collect-usage only', () => {
-    expect(functionProps('collect-usage').ReservedConcurrentExecutions).toBe(1);
-    for (const name of WEBHOOK_FUNCTIONS)
+  it('reserve a concurrency of 2 for collect-usage (the schedule and one HTTP caller) only', () => {
+    expect(functionProps('collect-usage').ReservedConcurrentExecutions).toBe(2);
+    for (const name of FUNCTION_NAMES.filter((name) => name !== 'collect-usage'))
       expect(functionProps(name).ReservedConcurrentExecutions).toBeUndefined();
   });
 
   it('each log to their own log group, kept for the configured retention', () => {
-    synth.template.resourceCountIs('AWS::Logs::LogGroup', 6);
+    // Six function log groups and the HTTP API's access log.
+    synth.template.resourceCountIs('AWS::Logs::LogGroup', 7);
     for (const name of FUNCTION_NAMES) {
       const group = idOf(synth.stack, synth.stack.functions.logGroupOf(name));
       expect(functionProps(name).LoggingConfig).toEqual({ LogGroup: { Ref: group } });
@@ -156,27 +156,118 @@ describe('bundles', () => {
   });
 });
 
-describe('webhook URLs', () => {
-  it('give the five webhook functions a URL with auth NONE, each a stack output', () => {
-    synth.template.resourceCountIs('AWS::Lambda::Url', 5);
+describe('the HTTP API', () => {
+  const api = () => idOf(synth.stack, synth.stack.httpApi.api);
+  const routes = () => Object.values(resourcesOf(synth.template, 'AWS::ApiGatewayV2::Route'));
+  const integrations = () => resourcesOf(synth.template, 'AWS::ApiGatewayV2::Integration');
+
+  /** The function a route's integration invokes, by logical id. */
+  function functionOfRoute(routeKey: string): string | undefined {
+    const route = routes().find((r) => r.Properties.RouteKey === routeKey);
+    const target = route?.Properties.Target as { 'Fn::Join': [string, unknown[]] } | undefined;
+    const integrationRef = target?.['Fn::Join'][1][1] as { Ref: string } | undefined;
+    const integration = integrations()[integrationRef?.Ref ?? ''];
+    const uri = integration?.Properties.IntegrationUri as { 'Fn::GetAtt': [string, string] } | undefined;
+    return uri?.['Fn::GetAtt'][0];
+  }
+
+  it('is one API with no Function URLs: the billing system has one base URL, printed as BaseUrl', () => {
+    synth.template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    synth.template.resourceCountIs('AWS::Lambda::Url', 0);
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
     const outputs = synth.template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    for (const name of WEBHOOK_FUNCTIONS) {
-      const functionUrl = synth.stack.webhookUrls.urls.get(name);
-      if (functionUrl === undefined) throw new Error(`no URL for ${name}`);
-      const url = idOf(synth.stack, functionUrl);
-      synth.template.hasResourceProperties('AWS::Lambda::Url', {
-        TargetFunctionArn: { 'Fn::GetAtt': [fnId(name), 'Arn'] },
-        AuthType: 'NONE',
-        InvokeMode: 'BUFFERED',
-      });
-      expect(outputs[`${pascal(name)}Url`]?.Value).toEqual({ 'Fn::GetAtt': [url, 'FunctionUrl'] });
-    }
-    // collect-usage is started by the schedule (or by hand), never over the internet.
-    synth.template.resourcePropertiesCountIs(
-      'AWS::Lambda::Url',
-      { TargetFunctionArn: { 'Fn::GetAtt': [fnId('collect-usage'), 'Arn'] } },
-      0,
+    expect(outputs.BaseUrl?.Value).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'https://',
+          { Ref: api() },
+          '.execute-api.',
+          { Ref: 'AWS::Region' },
+          '.',
+          { Ref: 'AWS::URLSuffix' },
+          '/',
+        ],
+      ],
+    });
+  });
+
+  it('routes POST /<function> to each of the six functions, in payload format 2.0, and GET /healthz to provision', () => {
+    expect(
+      routes()
+        .map((route) => route.Properties.RouteKey)
+        .sort(),
+    ).toEqual(
+      [
+        'POST /provision',
+        'POST /suspend',
+        'POST /resume',
+        'POST /terminate',
+        'POST /rotate-key',
+        'POST /collect-usage',
+        'GET /healthz',
+      ].sort(),
     );
+    for (const name of FUNCTION_NAMES) expect(functionOfRoute(`POST /${name}`)).toBe(fnId(name));
+    expect(functionOfRoute('GET /healthz')).toBe(fnId('provision'));
+    for (const integration of Object.values(integrations())) {
+      expect(integration.Properties).toMatchObject({
+        IntegrationType: 'AWS_PROXY',
+        PayloadFormatVersion: '2.0',
+      });
+      // An HTTP API waits at most 29 s for an integration.
+      expect(integration.Properties.TimeoutInMillis as number).toBeLessThanOrEqual(29_000);
+    }
+    // Each route reaches its function through a permission for API Gateway, scoped to this API.
+    for (const name of FUNCTION_NAMES) {
+      synth.template.hasResourceProperties('AWS::Lambda::Permission', {
+        FunctionName: { 'Fn::GetAtt': [fnId(name), 'Arn'] },
+        Action: 'lambda:InvokeFunction',
+        Principal: 'apigateway.amazonaws.com',
+        SourceArn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: api() }, `/*/*/${name}`])] }),
+      });
+    }
+  });
+
+  it('throttles the stage (50 a second, bursts of 100) and collect-usage harder (1 a second, bursts of 2)', () => {
+    synth.template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: api() },
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      RouteSettings: {
+        'POST /collect-usage': { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2 },
+      },
+    });
+  });
+
+  it('takes other throttling limits from the settings', () => {
+    const other = synthesize({ config: { apiRateLimit: 5, apiBurstLimit: 7 } });
+    other.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 7 },
+    });
+  });
+
+  it('writes one JSON access-log line per request, without headers, to a retained log group', () => {
+    const group = idOf(synth.stack, synth.stack.httpApi.accessLogs);
+    expect(resourcesOf(synth.template, 'AWS::Logs::LogGroup')[group]).toMatchObject({
+      Properties: { RetentionInDays: 90 },
+      DeletionPolicy: 'Retain',
+    });
+    const stage = Object.values(resourcesOf(synth.template, 'AWS::ApiGatewayV2::Stage'))[0];
+    const settings = stage?.Properties.AccessLogSettings as { DestinationArn: unknown; Format: string };
+    expect(settings.DestinationArn).toEqual({ 'Fn::GetAtt': [group, 'Arn'] });
+    const format = JSON.parse(settings.Format) as Record<string, string>;
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      route: '$context.routeKey',
+      status: '$context.status',
+      integrationError: '$context.integrationErrorMessage',
+    });
+    expect(settings.Format).not.toMatch(/header|requestBody/i);
+    const outputs = synth.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.ApiAccessLogGroup?.Value).toEqual({ Ref: group });
   });
 });
 
@@ -260,13 +351,11 @@ describe('secrets', () => {
     for (const name of FUNCTION_NAMES) {
       const variables = (functionProps(name).Environment as { Variables: Record<string, unknown> }).Variables;
       expect(variables.OSTOR_CREDENTIALS_SECRET_ID).toEqual(ref(synth.stack.secrets.gatewayCredentials));
-      if (name === 'collect-usage') {
-        expect(variables.USAGE_WEBHOOK_SECRET_ID).toEqual(ref(synth.stack.secrets.usageWebhook));
-        expect(variables.WEBHOOK_SECRET_ID).toBeUndefined();
-      } else {
-        expect(variables.WEBHOOK_SECRET_ID).toEqual(ref(synth.stack.secrets.webhook));
-        expect(variables.USAGE_WEBHOOK_SECRET_ID).toBeUndefined();
-      }
+      // Every function verifies webhooks (a sweep can be asked for over HTTP); only the sweep signs usage.
+      expect(variables.WEBHOOK_SECRET_ID).toEqual(ref(synth.stack.secrets.webhook));
+      expect(variables.USAGE_WEBHOOK_SECRET_ID).toEqual(
+        name === 'collect-usage' ? ref(synth.stack.secrets.usageWebhook) : undefined,
+      );
     }
   });
 });
@@ -410,7 +499,8 @@ describe('operations', () => {
   it('print what an operator needs as outputs', () => {
     expect(Object.keys(synth.template.toJSON().Outputs as object).sort()).toEqual(
       [
-        ...WEBHOOK_FUNCTIONS.map((name) => `${pascal(name)}Url`),
+        'BaseUrl',
+        'ApiAccessLogGroup',
         ...FUNCTION_NAMES.map((name) => `${pascal(name)}FunctionName`),
         ...FUNCTION_NAMES.map((name) => `${pascal(name)}LogGroup`),
         'AlarmTopicArn',
