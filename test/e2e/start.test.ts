@@ -1,11 +1,14 @@
 // `npm start` as a person first meets it: with nothing configured it starts the embedded emulator,
 // generates a webhook secret, prints how to call it, and serves; a bad variable stops it with one
 // line naming the variable.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readLocalSettings } from '../../local/settings.ts';
 import type { RunningServer } from './local-server.ts';
 import { startExpectingFailure, startServer } from './local-server.ts';
 
@@ -94,6 +97,54 @@ describe('npm run send and npm run invoke beside a running npm start', () => {
     });
     expect(again.stdout).toMatch(/^200 OK {2}\(webhook-id cli-1, redelivered\)/);
     expect(again.stdout.slice(again.stdout.indexOf('{'))).toBe(first.stdout.slice(first.stdout.indexOf('{')));
+  });
+
+  it('send --url <base URL> posts to <base URL><type>, keeping the base URL’s path, signed', async () => {
+    // Prepare: a receiver standing in for a deployed BaseUrl behind a path prefix
+    const seen: { path: string; headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        seen.push({
+          path: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"state":"disabled"}');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/billing`;
+    const secret = readLocalSettings(server.dataDir).webhookSecret ?? 'no secret saved';
+    // Act
+    const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        [
+          '--disable-warning=ExperimentalWarning',
+          'local/send.ts',
+          'suspend',
+          'far@example.com',
+          '--url',
+          base,
+        ],
+        { cwd: root, env: { PATH: process.env.PATH ?? '', DATA_DIR: server.dataDir }, timeout: 20_000 },
+        (_error, stdout) => resolve({ code: child.exitCode, stdout }),
+      );
+    });
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    // Assess
+    expect(result.code).toBe(0);
+    expect(seen).toHaveLength(1);
+    const [request] = seen;
+    expect(request?.path).toBe('/billing/suspend');
+    const verified = new Webhook(secret).verify(request?.body ?? '', {
+      'webhook-id': String(request?.headers['webhook-id']),
+      'webhook-timestamp': String(request?.headers['webhook-timestamp']),
+      'webhook-signature': String(request?.headers['webhook-signature']),
+    });
+    expect(verified).toMatchObject({ type: 'suspend', data: { email: 'far@example.com' } });
   });
 
   it('invoke runs an unsigned envelope against the same gateway and prints the result object', () => {
