@@ -20,6 +20,12 @@ import { sweepUsage } from './sweep.ts';
 import { WebhookSink } from './webhook-sink.ts';
 
 export const LEDGER_FILE = 'usage-ledger.sqlite';
+/**
+ * A local sweep is not cut off at its deadline the way Lambda cuts off an invocation, so a live
+ * holder keeps its lease this long past the deadline to finish what it has in flight; a holder
+ * whose process is gone loses it at once (ledger-sqlite.ts).
+ */
+export const LOCAL_LEASE_MARGIN_MS = 30_000;
 export const NDJSON_FILE = 'usage.ndjson';
 
 export interface UsageServices {
@@ -91,6 +97,8 @@ export async function collectUsage(
     {
       graceSeconds: runtime.config.usage.graceSeconds,
       ...(context === undefined ? {} : { remainingMs: () => context.getRemainingTimeInMillis() }),
+      ...(context?.awsRequestId === undefined ? {} : { owner: context.awsRequestId }),
+      ...(ledger instanceof SqliteUsageLedger ? { leaseMarginMs: LOCAL_LEASE_MARGIN_MS } : {}),
     },
   );
   if (sink.kind === 'file') {

@@ -106,6 +106,12 @@ export class DynamoUsageLedger implements UsageLedger {
     );
   }
 
+  /**
+   * `owner` is the holding invocation's request id and `expiresAt` its deadline plus a short margin
+   * (sweep.ts): Lambda ends an invocation at its deadline, so a lease past `expiresAt` belongs to an
+   * invocation that is over, and the next sweep takes it in the same conditional write. A holder
+   * that ends earlier releases it (in a finally); only a crashed process leaves it to lapse.
+   */
   async acquireLease(owner: string, now: number, expiresAt: number): Promise<LeaseResult> {
     try {
       await this.#documents.send(

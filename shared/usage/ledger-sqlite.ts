@@ -3,9 +3,13 @@
 // process; WAL and busy_timeout cover a second process on the same file. WAL with
 // synchronous=NORMAL survives a crash of the process (what a sweep guards against); a power cut may
 // lose the last commits, which at worst redelivers an object under the same webhook-id.
+// The sweep lease records the process holding it: a lease whose process is gone (an `npm start`
+// killed mid-sweep) is taken over at once instead of blocking sweeps until its deadline passes.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { HolderProbe, ProcessIdentity } from './lease-holder.ts';
+import { currentProcess, isHolderGone } from './lease-holder.ts';
 import type { LeaseResult, LedgerEntry, LedgerState, NewLedgerEntry, UsageLedger } from './ledger.ts';
 import { expiresAtMs, LedgerStateError, SWEEP_LEASE } from './ledger.ts';
 
@@ -19,6 +23,22 @@ interface Row {
   deleted_at: number | null;
 }
 
+interface LeaseRow {
+  owner: string;
+  expires_at: number;
+  machine: string | null;
+  pid: number | null;
+  started_at: string | null;
+  instance: string | null;
+}
+
+export interface SqliteUsageLedgerOptions {
+  /** The process that takes leases through this ledger. Default: this one (tests stand in for others). */
+  readonly self?: ProcessIdentity;
+  /** Whether a recorded holder is gone. Default: asks the operating system (lease-holder.ts). */
+  readonly isHolderGone?: HolderProbe;
+}
+
 export class SqliteUsageLedger implements UsageLedger {
   readonly #db: DatabaseSync;
   readonly #insert: StatementSync;
@@ -29,9 +49,13 @@ export class SqliteUsageLedger implements UsageLedger {
   readonly #leaseHolder: StatementSync;
   readonly #release: StatementSync;
   readonly #prune: StatementSync;
+  readonly #self: ProcessIdentity;
+  readonly #isHolderGone: HolderProbe;
 
   /** `file` is a path (its folder is created) or `:memory:`. */
-  constructor(file: string) {
+  constructor(file: string, options: SqliteUsageLedgerOptions = {}) {
+    this.#self = options.self ?? currentProcess();
+    this.#isHolderGone = options.isHolderGone ?? isHolderGone;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.#db = new DatabaseSync(file);
     this.#db.exec(`
@@ -50,6 +74,25 @@ export class SqliteUsageLedger implements UsageLedger {
       CREATE INDEX IF NOT EXISTS usage_ledger_expiry ON usage_ledger (expires_at);
       CREATE TABLE IF NOT EXISTS usage_lease (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
     `);
+    // The holder's process, added to a file made by an earlier version (its rows have none: they
+    // are honoured until they lapse).
+    const columns = new Set(
+      (this.#db.prepare('PRAGMA table_info(usage_lease)').all() as { name: string }[]).map((c) => c.name),
+    );
+    for (const [column, type] of [
+      ['machine', 'TEXT'],
+      ['pid', 'INTEGER'],
+      ['started_at', 'TEXT'],
+      ['instance', 'TEXT'],
+    ] as const) {
+      if (columns.has(column)) continue;
+      try {
+        this.#db.exec(`ALTER TABLE usage_lease ADD COLUMN ${column} ${type}`);
+      } catch (error) {
+        // Another process opening the same file added it first.
+        if (!/duplicate column/i.test((error as Error).message)) throw error;
+      }
+    }
     // An expired entry is replaced as if absent; a live one is left untouched.
     this.#insert = this.#db.prepare(
       `INSERT INTO usage_ledger (name, state, hash, body, read_at, delivered_at, deleted_at, expires_at)
@@ -70,11 +113,15 @@ export class SqliteUsageLedger implements UsageLedger {
        WHERE name = ? AND state = 'delivered'`,
     );
     this.#lease = this.#db.prepare(
-      `INSERT INTO usage_lease (name, owner, expires_at) VALUES (?, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-       WHERE usage_lease.expires_at <= ? OR usage_lease.owner = excluded.owner`,
+      `INSERT INTO usage_lease (name, owner, expires_at, machine, pid, started_at, instance)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
+         machine = excluded.machine, pid = excluded.pid, started_at = excluded.started_at,
+         instance = excluded.instance`,
     );
-    this.#leaseHolder = this.#db.prepare('SELECT owner, expires_at FROM usage_lease WHERE name = ?');
+    this.#leaseHolder = this.#db.prepare(
+      'SELECT owner, expires_at, machine, pid, started_at, instance FROM usage_lease WHERE name = ?',
+    );
     this.#release = this.#db.prepare('DELETE FROM usage_lease WHERE name = ? AND owner = ?');
     this.#prune = this.#db.prepare('DELETE FROM usage_ledger WHERE expires_at <= ?');
   }
@@ -110,9 +157,38 @@ export class SqliteUsageLedger implements UsageLedger {
   }
 
   async acquireLease(owner: string, now: number, expiresAt: number): Promise<LeaseResult> {
-    if (this.#lease.run(SWEEP_LEASE, owner, expiresAt, now).changes > 0) return { acquired: true, expiresAt };
-    const holder = this.#leaseHolder.get(SWEEP_LEASE) as { owner: string; expires_at: number } | undefined;
-    return { acquired: false, holder: holder?.owner ?? '', expiresAt: holder?.expires_at ?? 0 };
+    // One write transaction (BEGIN IMMEDIATE takes the file's write lock): the holder is judged and
+    // replaced without another process slipping in between.
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const held = this.#leaseHolder.get(SWEEP_LEASE) as LeaseRow | undefined;
+      const live = held !== undefined && held.expires_at > now && held.owner !== owner;
+      const gone = live && this.#gone(held);
+      if (live && !gone) {
+        this.#db.exec('COMMIT');
+        return {
+          acquired: false,
+          holder: held.owner,
+          expiresAt: held.expires_at,
+          ...(held.pid === null ? {} : { pid: held.pid }),
+        };
+      }
+      const self = this.#self;
+      this.#lease.run(
+        SWEEP_LEASE,
+        owner,
+        expiresAt,
+        self.machine,
+        self.pid,
+        self.startedAt ?? null,
+        self.instance,
+      );
+      this.#db.exec('COMMIT');
+      return gone ? { acquired: true, expiresAt, tookOverFrom: held.owner } : { acquired: true, expiresAt };
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw error;
+    }
   }
 
   async releaseLease(owner: string): Promise<void> {
@@ -126,6 +202,18 @@ export class SqliteUsageLedger implements UsageLedger {
 
   async close(): Promise<void> {
     if (this.#db.isOpen) this.#db.close();
+  }
+
+  /** Whether the process recorded with a live lease is known to be gone. */
+  #gone(row: LeaseRow): boolean {
+    if (row.machine === null || row.pid === null || row.instance === null) return false;
+    const holder: ProcessIdentity = {
+      machine: row.machine,
+      pid: row.pid,
+      startedAt: row.started_at ?? undefined,
+      instance: row.instance,
+    };
+    return this.#isHolderGone(holder, this.#self);
   }
 
   #read(name: string, now: number): LedgerEntry | undefined {

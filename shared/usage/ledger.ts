@@ -38,8 +38,20 @@ export interface NewLedgerEntry {
 }
 
 export type LeaseResult =
-  | { readonly acquired: true; readonly expiresAt: number }
-  | { readonly acquired: false; readonly holder: string; readonly expiresAt: number };
+  | {
+      readonly acquired: true;
+      readonly expiresAt: number;
+      /** Set when the lease was taken from a holder known to be gone before it lapsed (local: its process died). */
+      readonly tookOverFrom?: string;
+    }
+  | {
+      readonly acquired: false;
+      /** The holding sweep's owner id (its invocation's request id). */
+      readonly holder: string;
+      readonly expiresAt: number;
+      /** The holder's process id, where the ledger records it (SQLite). */
+      readonly pid?: number;
+    };
 
 export interface UsageLedger {
   /**
@@ -53,7 +65,11 @@ export interface UsageLedger {
   markDelivered(name: string, at: number): Promise<void>;
   /** delivered → deleted. Already deleted: nothing changes. Absent or only read: LedgerStateError. */
   markDeleted(name: string, at: number): Promise<void>;
-  /** Takes the sweep lease when it is free, expired, or already `owner`'s. */
+  /**
+   * Takes the sweep lease when it is free, expired, already `owner`'s, or held by a holder the
+   * ledger knows to be over (SQLite: a process on this machine that is gone). `expiresAt` is the
+   * holder's deadline plus a margin: until then, a live holder keeps others out.
+   */
   acquireLease(owner: string, now: number, expiresAt: number): Promise<LeaseResult>;
   /** Gives the lease up if `owner` still holds it. */
   releaseLease(owner: string): Promise<void>;

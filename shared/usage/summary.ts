@@ -6,7 +6,7 @@ export function formatSweepSummary(report: UsageSweepReport, at: Date, file: str
   const r = report.result;
   const lines: string[] = [];
   const headline = r.leaseHeld
-    ? 'another sweep holds the lease; nothing done'
+    ? `another sweep holds the lease${r.lease === undefined ? '' : ` (${r.lease.holder}, until ${r.lease.expiresAt})`}; nothing done`
     : `${r.objects} objects read, ${r.records} records, ${r.delivered} delivered, ${r.deleted} deleted, ` +
       `${r.skipped} skipped (period open), ${r.failed} failed; storage ${r.storage.delivered} delivered, ` +
       `${r.storage.failed} failed${r.complete ? '' : '; stopped early, the rest is left for the next run'}`;

@@ -73,8 +73,16 @@ export interface SweepOptions {
   readonly progressIntervalMs?: number;
   /** Failed deliveries in a row after which the receiver is taken to be down and the sweep stops. Default 8. */
   readonly maxConsecutiveFailures?: number;
-  /** Lease owner id. Default: a random UUID. */
+  /** Lease owner id: the invocation's request id, so an operator can find the holder's logs. Default: a random UUID. */
   readonly owner?: string;
+  /**
+   * How long after this sweep's deadline (the end of its budget) its lease still keeps other sweeps
+   * out, should it never release it. Default 2,000 ms: deployed, Lambda ends an invocation at its
+   * timeout, so nothing of a holder runs after its deadline, and 2 s cover the clock difference
+   * between two Lambda hosts. Locally, where nothing cuts a sweep off at its deadline, collect.ts
+   * gives more (the SQLite ledger sees at once when the holding process is gone).
+   */
+  readonly leaseMarginMs?: number;
 }
 
 /** The `collect-usage` result (CONTRACT.md §3), with a few extra fields. */
@@ -99,10 +107,15 @@ export interface UsageSweepResult {
   readonly conflicts: number;
   /** Acknowledged objects whose deletion failed (deleted next run, without redelivery). */
   readonly deleteFailed: number;
-  /** False when the sweep stopped before the end of the listing (time budget, failing receiver). */
+  /**
+   * False when the sweep did not sweep the listing to its end: it stopped early (time budget,
+   * failing receiver) or did not run because another sweep holds the lease.
+   */
   readonly complete: boolean;
   /** True when another sweep held the lease: this one did nothing. */
   readonly leaseHeld: boolean;
+  /** With `leaseHeld`: who holds the lease (its owner id, and its process where known) and until when. */
+  readonly lease?: { readonly holder: string; readonly expiresAt: string };
   /**
    * Emails the gateway holds more than one user for (seen in the user listing the sweep reads
    * anyway). suspend, resume, rotate-key and terminate act on the one user the gateway answers
@@ -144,8 +157,8 @@ const DUPLICATE_GROUPS_LOGGED = 20;
  * (BENCHMARKS.md), with the gateway pool sized to match.
  */
 const DEFAULT_CONCURRENCY = 32;
-/** The lease outlives the invocation's own deadline by this much: a crashed sweep blocks the next one at most this long after it was cut off. */
-const LEASE_SLACK_MS = 30_000;
+/** See SweepOptions.leaseMarginMs. */
+export const DEFAULT_LEASE_MARGIN_MS = 2_000;
 
 interface Counts {
   objects: number;
@@ -220,12 +233,20 @@ class Sweep {
 
   async run(): Promise<UsageSweepReport> {
     const owner = this.#options.owner ?? randomUUID();
-    const lease = await this.#ledger.acquireLease(owner, this.#startedAt, this.#budgetEnd + LEASE_SLACK_MS);
+    const margin = Math.max(0, this.#options.leaseMarginMs ?? DEFAULT_LEASE_MARGIN_MS);
+    const lease = await this.#ledger.acquireLease(owner, this.#startedAt, this.#budgetEnd + margin);
     if (!lease.acquired) {
-      this.#events.warn('another usage sweep holds the lease; nothing done', {
-        leaseExpiresAt: new Date(lease.expiresAt).toISOString(),
+      const held = {
+        holder: lease.pid === undefined ? lease.holder : `${lease.holder} (process ${lease.pid})`,
+        expiresAt: new Date(lease.expiresAt).toISOString(),
+      };
+      this.#events.warn('another usage sweep holds the lease; nothing done', { lease: held });
+      return { result: { ...this.#result(false, true), lease: held }, users: [], storage: [] };
+    }
+    if (lease.tookOverFrom !== undefined) {
+      this.#events.warn('took over the usage sweep lease of a sweep whose process is gone', {
+        previousHolder: lease.tookOverFrom,
       });
-      return { result: this.#result(true, true), users: [], storage: [] };
     }
     let complete = false;
     try {

@@ -12,12 +12,26 @@ export interface RunningServer {
   readonly process: ChildProcess;
   /** Everything printed so far on stdout and stderr. */
   output(): string;
+  /**
+   * SIGKILL to the server's whole process group, as `kill -9 -<pgid>` or a crash of the machine's
+   * session would; resolves once it has exited. Only for servers started with `processGroup`.
+   */
+  killGroup(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Start the server as the leader of a process group of its own (for `killGroup`). */
+  readonly processGroup?: boolean;
 }
 
 const root = new URL('../..', import.meta.url).pathname;
 
-export async function startServer(env: Record<string, string>, timeoutMs = 20_000): Promise<RunningServer> {
+export async function startServer(
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+  options: StartOptions = {},
+): Promise<RunningServer> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'vhi-e2e-'));
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'local/start.ts'], {
     cwd: root,
@@ -30,6 +44,7 @@ export async function startServer(env: Record<string, string>, timeoutMs = 20_00
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.processGroup === true,
   });
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -61,8 +76,17 @@ export async function startServer(env: Record<string, string>, timeoutMs = 20_00
     dataDir,
     process: child,
     output: () => output,
+    async killGroup() {
+      if (options.processGroup !== true || child.pid === undefined) {
+        throw new Error('killGroup needs a server started with processGroup: true');
+      }
+      if (child.exitCode === null && child.signalCode === null) {
+        process.kill(-child.pid, 'SIGKILL');
+        await exited;
+      }
+    },
     async stop() {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await exited;
       }

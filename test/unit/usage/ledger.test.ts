@@ -24,11 +24,17 @@ afterAll(async () => {
   rmSync(folder, { recursive: true, force: true });
 });
 
-const adapters: { name: string; make: () => Promise<UsageLedger> }[] = [
-  { name: 'SQLite file', make: async () => new SqliteUsageLedger(join(folder, `ledger-${++files}.sqlite`)) },
+const adapters: { name: string; make: () => Promise<UsageLedger>; holderPid: { pid?: number } }[] = [
+  {
+    name: 'SQLite file',
+    make: async () => new SqliteUsageLedger(join(folder, `ledger-${++files}.sqlite`)),
+    // The local ledger records the holding process (this one) and names it.
+    holderPid: { pid: process.pid },
+  },
   {
     name: 'DynamoDB (dynalite)',
     make: async () => new DynamoUsageLedger({ client: dynamo.client, tableName: await dynamo.newTable() }),
+    holderPid: {},
   },
 ];
 
@@ -46,7 +52,7 @@ async function refusal(action: () => Promise<unknown>): Promise<LedgerStateError
   throw new Error('expected a LedgerStateError');
 }
 
-describe.each(adapters)('usage ledger: $name', ({ make }) => {
+describe.each(adapters)('usage ledger: $name', ({ make, holderPid }) => {
   it('records a first read and answers it', async () => {
     // Prepare
     const ledger = await make();
@@ -184,7 +190,7 @@ describe.each(adapters)('usage ledger: $name', ({ make }) => {
       const afterExpiry = await ledger.acquireLease('sweep-b', T0 + 90_000, T0 + 150_000);
 
       // Assess
-      expect(second).toEqual({ acquired: false, holder: 'sweep-a', expiresAt: T0 + 60_000 });
+      expect(second).toEqual({ acquired: false, holder: 'sweep-a', expiresAt: T0 + 60_000, ...holderPid });
       expect(own).toEqual({ acquired: true, expiresAt: T0 + 90_000 });
       expect(stillHeld.acquired).toBe(false);
       expect(afterExpiry).toEqual({ acquired: true, expiresAt: T0 + 150_000 });

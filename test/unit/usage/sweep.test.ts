@@ -492,17 +492,18 @@ describe('usage sweep against the emulator', () => {
     expect(result).toMatchObject({ delivered: 5, deleted: 5, failed: 0 });
   });
 
-  it('returns at once with leaseHeld when another sweep holds the lease', async () => {
+  it('returns at once with leaseHeld, complete: false and the holder when another sweep holds the lease', async () => {
     // Prepare
     const { state } = gateway.emulator;
     seedClosed(state, population(state, 1), 3);
-    await ledger.acquireLease('the-other-sweep', Date.now(), Date.now() + 60_000);
+    const until = Date.now() + 60_000;
+    await ledger.acquireLease('the-other-sweep', Date.now(), until);
     gateway.emulator.clearRequests();
 
     // Act
     const { result } = await sweep({ storage: true });
 
-    // Assess
+    // Assess: nothing was swept, so the run is not complete; it says who holds the lease until when.
     expect(result).toMatchObject({
       objects: 0,
       records: 0,
@@ -511,7 +512,9 @@ describe('usage sweep against the emulator', () => {
       skipped: 0,
       failed: 0,
       storage: { delivered: 0, failed: 0 },
+      complete: false,
       leaseHeld: true,
+      lease: { holder: `the-other-sweep (process ${process.pid})`, expiresAt: new Date(until).toISOString() },
     });
     expect(gateway.emulator.requests).toHaveLength(0);
     expect(state.usage.size).toBe(3);
