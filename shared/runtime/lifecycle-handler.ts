@@ -67,7 +67,8 @@ export function createLifecycleHandler<Request, Result>(
     warn: (message, details) => logger.warn(message, details ?? {}),
     error: (message, details) => logger.error(message, details ?? {}),
   };
-  let idempotent: ((input: IdempotentInput<Result>) => Promise<Result>) | undefined;
+  // One runner per runtime, built on first use: each runtime has its own idempotency store.
+  const runners = new WeakMap<Runtime, (input: IdempotentInput<Result>) => Promise<Result>>();
 
   const core = async (event: unknown, invokedContext: Context): Promise<unknown> => {
     const invocation = classifyInvocation(event);
@@ -111,7 +112,11 @@ export function createLifecycleHandler<Request, Result>(
 
       let result: Result;
       if (webhookId !== undefined && invocation.kind === 'http') {
-        idempotent ??= makeIdempotentRunner<Result>(runtime);
+        let idempotent = runners.get(runtime);
+        if (idempotent === undefined) {
+          idempotent = makeIdempotentRunner<Result>(runtime);
+          runners.set(runtime, idempotent);
+        }
         result = await idempotent({
           key: `${definition.type}#${webhookId}`,
           bodyHash: createHash('sha256').update(invocation.rawBody).digest('base64'),

@@ -65,16 +65,19 @@ describe.each([
   });
 });
 
-describe('operations under the lock, against the emulator', () => {
+describe.each([
+  ['SQLite', () => sqlite.locks],
+  ['DynamoDB', () => dynamoLocks],
+])('operations under the lock on %s, against the emulator', (store, locks) => {
   const peer = useGatewayPeer();
 
   it('five racing provisions create the user once', async () => {
     // Prepare
-    const email = 'racing@example.com';
+    const email = `racing.${store.toLowerCase()}@example.com`;
     peer.emulator.clearRequests();
     // Act
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => provision(peer.client, { email }, { locks: sqlite.locks })),
+      Array.from({ length: 5 }, () => provision(peer.client, { email }, { locks: locks() })),
     );
     // Assess
     const creates = peer.emulator.requests.filter((r) => r.method === 'PUT' && r.service === 'ostor-users');
@@ -85,12 +88,12 @@ describe('operations under the lock, against the emulator', () => {
 
   it('two racing rotations both succeed, one after the other, leaving one key', async () => {
     // Prepare
-    const email = 'rotating@example.com';
+    const email = `rotating.${store.toLowerCase()}@example.com`;
     await provision(peer.client, { email });
     // Act
     const [a, b] = await Promise.all([
-      rotateKey(peer.client, { email }, { locks: sqlite.locks }),
-      rotateKey(peer.client, { email }, { locks: sqlite.locks }),
+      rotateKey(peer.client, { email }, { locks: locks() }),
+      rotateKey(peer.client, { email }, { locks: locks() }),
     ]);
     // Assess
     const keys = peer.emulator.state.usersWithEmail(email)[0]?.keys.map((k) => k.accessKeyId);
