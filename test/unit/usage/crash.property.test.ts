@@ -3,11 +3,14 @@
 // more than once, then fresh sweeps resume. Whatever happens: no object is lost, none is deleted
 // before the receiver said 2xx, none is sent again once the ledger holds its 2xx, and every
 // redelivery carries the same bytes. The gateway and the receiver are in-memory fakes here (the
-// property is about the ledger's state machine); the ledger is the real SQLite adapter.
+// property is about the ledger's state machine); the ledger is each real adapter in turn: SQLite
+// (local) and DynamoDB over dynalite (deployed), a fresh table per run.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalDynamo, startDynalite } from '../../../bench/lib/dynalite.ts';
 import type { BucketInfo, UsageObject } from '../../../shared/ostor/schemas.ts';
 import type { LeaseResult, NewLedgerEntry, UsageLedger } from '../../../shared/usage/ledger.ts';
+import { DynamoUsageLedger } from '../../../shared/usage/ledger-dynamodb.ts';
 import { SqliteUsageLedger } from '../../../shared/usage/ledger-sqlite.ts';
 import type { OutboundMessage } from '../../../shared/usage/messages.ts';
 import type { DeliveryOutcome, UsageSink } from '../../../shared/usage/sink.ts';
@@ -15,6 +18,8 @@ import type { UsageEvents, UsageGateway } from '../../../shared/usage/sweep.ts';
 import { sweepUsage } from '../../../shared/usage/sweep.ts';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 1_000);
+/** Each DynamoDB run makes a table and talks HTTP: fewer runs in the suite, all of them with PROPERTY_RUNS. */
+const DYNAMO_RUNS = Number(process.env.PROPERTY_RUNS ?? 300);
 
 const STEPS = ['list', 'read', 'record', 'deliver', 'mark', 'delete', 'markDeleted'] as const;
 type Step = (typeof STEPS)[number];
@@ -113,7 +118,7 @@ function fakeGateway(world: World): UsageGateway {
   };
 }
 
-function fakeReceiver(world: World, ledger: SqliteUsageLedger, now: () => number): UsageSink {
+function fakeReceiver(world: World, ledger: UsageLedger, now: () => number): UsageSink {
   return {
     kind: 'webhook',
     target: 'memory',
@@ -137,8 +142,8 @@ function fakeReceiver(world: World, ledger: SqliteUsageLedger, now: () => number
   };
 }
 
-/** The real SQLite ledger behind the process's fate: each write is a step that may die. */
-function crashingLedger(inner: SqliteUsageLedger, fate: Fate): UsageLedger {
+/** The real ledger behind the process's fate: each write is a step that may die. */
+function crashingLedger(inner: UsageLedger, fate: Fate): UsageLedger {
   return {
     record: (entry: NewLedgerEntry) => fate.step('record', () => inner.record(entry)),
     get: (name, now) => inner.get(name, now),
@@ -147,6 +152,10 @@ function crashingLedger(inner: SqliteUsageLedger, fate: Fate): UsageLedger {
     acquireLease: async (owner, now, expiresAt): Promise<LeaseResult> => {
       fate.alive();
       return inner.acquireLease(owner, now, expiresAt);
+    },
+    renewLease: async (owner, expiresAt) => {
+      fate.alive();
+      return inner.renewLease(owner, expiresAt);
     },
     releaseLease: async (owner) => {
       fate.alive();
@@ -180,9 +189,27 @@ const scenarioArb = fc.record({
   pageSize: fc.integer({ min: 1, max: 4 }),
 });
 
-describe('crash injection (property)', () => {
+let dynamo: LocalDynamo;
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+
+afterAll(async () => {
+  await dynamo.close();
+});
+
+describe.each([
+  { name: 'SQLite', runs: RUNS, make: async (): Promise<UsageLedger> => new SqliteUsageLedger(':memory:') },
+  {
+    name: 'DynamoDB (dynalite)',
+    runs: DYNAMO_RUNS,
+    make: async (): Promise<UsageLedger> =>
+      new DynamoUsageLedger({ client: dynamo.client, tableName: await dynamo.newTable({ prefix: 'crash' }) }),
+  },
+])('crash injection (property) on the $name ledger', ({ runs, make }) => {
   it(
-    `never loses an object, never deletes before a 2xx, never resends after a recorded 2xx (${RUNS} runs)`,
+    `never loses an object, never deletes before a 2xx, never resends after a recorded 2xx (${runs} runs)`,
     async () => {
       await fc.assert(
         fc.asyncProperty(scenarioArb, async (scenario) => {
@@ -236,12 +263,12 @@ describe('crash injection (property)', () => {
             answers: scenario.answers,
             attempt: 0,
           };
-          const sqlite = new SqliteUsageLedger(':memory:');
-          const ledger = crashingLedger(sqlite, fate);
+          const real = await make();
+          const ledger = crashingLedger(real, fate);
           const deps = {
             gateway: fakeGateway(world),
             ledger,
-            sink: fakeReceiver(world, sqlite, () => now),
+            sink: fakeReceiver(world, real, () => now),
             events: silent,
           };
           const options = {
@@ -266,7 +293,7 @@ describe('crash injection (property)', () => {
             if (!fate.dead) continue;
             // Acknowledged but not yet recorded as delivered: the one window no sweep can close.
             for (const name of world.acks.keys()) {
-              if ((await sqlite.get(name, now))?.state === 'read')
+              if ((await real.get(name, now))?.state === 'read')
                 windows.set(name, (windows.get(name) ?? 0) + 1);
             }
             fate.arm(undefined);
@@ -279,8 +306,8 @@ describe('crash injection (property)', () => {
           world.answers = [true];
           const final = await sweepUsage({ ...deps, clock: () => now }, options);
           const states = new Map<string, string | undefined>();
-          for (const name of closedNames) states.set(name, (await sqlite.get(name, now))?.state);
-          await sqlite.close();
+          for (const name of closedNames) states.set(name, (await real.get(name, now))?.state);
+          await real.close();
 
           // Assess
           expect(world.violations).toEqual([]);
@@ -300,9 +327,9 @@ describe('crash injection (property)', () => {
           }
           for (const name of open) expect(world.bodies.has(name)).toBe(false);
         }),
-        { numRuns: RUNS },
+        { numRuns: runs },
       );
     },
-    Math.max(60_000, RUNS * 5),
+    Math.max(60_000, runs * 50),
   );
 });

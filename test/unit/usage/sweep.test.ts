@@ -666,4 +666,47 @@ describe('usage sweep against the emulator', () => {
     expect(second.result).toMatchObject({ delivered: 1, deleted: 1, failed: 0 });
     expect(deliveredTotals(receiver)).toEqual(source);
   });
+
+  it('re-sends the same bytes of a message too large for a DynamoDB item (> 350 KB, kept only as its hash)', async () => {
+    // Prepare: one statistics object with 2,500 (user, bucket) records: a usage.collected body of ~450 KB
+    const dynamo = await startDynalite();
+    await ledger.close();
+    const table = await dynamo.newTable();
+    ledger = new DynamoUsageLedger({ client: dynamo.client, tableName: table });
+    const { state } = gateway.emulator;
+    const users = Array.from({ length: 500 }, (_, u) => state.createUser(`large-${u}@example.com`).id);
+    const items: UsageItemSeed[] = users.flatMap((userId, u) =>
+      Array.from({ length: 5 }, (_, b) => ({
+        userId,
+        bucket: `large-bucket-${u}-${b}`,
+        epoch: 98_309,
+        ops: { put: u + b, get: 7, list: 1, other: 0 },
+        uploaded: BigInt(1000 * u + b),
+        downloaded: BigInt(2000 * u + b),
+      })),
+    );
+    const name = state.addUsageObject({
+      serviceId: 8_000_000_000_000_065n,
+      start: new Date(Date.now() - 30 * DAY_MS),
+      period: 1800,
+      items,
+    });
+    receiver.respond = ({ attempt }) => (attempt <= 3 ? 503 : 204);
+    const first = await sweep();
+    const stored = await ledger.get(name, Date.now());
+
+    // Act: a later run, the receiver now answering 2xx
+    const second = await sweep({}, () => Date.now() + 60_000);
+    await dynamo.close();
+
+    // Assess
+    expect(first.result).toMatchObject({ delivered: 0, failed: 1 });
+    expect(stored).toMatchObject({ state: 'read', body: undefined, hash: expect.stringMatching(/^sha256:/) });
+    expect(second.result).toMatchObject({ delivered: 1, deleted: 1, failed: 0 });
+    const bodies = receiver.received.filter((m) => m.id === name).map((m) => m.body);
+    expect(bodies).toHaveLength(4);
+    expect(Buffer.byteLength(bodies[0] ?? '')).toBeGreaterThan(350_000);
+    expect(new Set(bodies).size).toBe(1);
+    expect(state.usage.has(name)).toBe(false);
+  });
 });
