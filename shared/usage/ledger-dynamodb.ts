@@ -110,7 +110,9 @@ export class DynamoUsageLedger implements UsageLedger {
    * `owner` is the holding invocation's request id and `expiresAt` its deadline plus a short margin
    * (sweep.ts): Lambda ends an invocation at its deadline, so a lease past `expiresAt` belongs to an
    * invocation that is over, and the next sweep takes it in the same conditional write. A holder
-   * that ends earlier releases it (in a finally); only a crashed process leaves it to lapse.
+   * that ends earlier releases it (in a finally); one whose budget is shorter than its invocation
+   * and that is still running at its deadline renews it (renewLease); only a crashed process
+   * leaves it to lapse.
    */
   async acquireLease(owner: string, now: number, expiresAt: number): Promise<LeaseResult> {
     try {
@@ -140,6 +142,30 @@ export class DynamoUsageLedger implements UsageLedger {
       holder: typeof Item?.owner === 'string' ? Item.owner : '',
       expiresAt: typeof Item?.leaseExpiresAt === 'number' ? Item.leaseExpiresAt : 0,
     };
+  }
+
+  async renewLease(owner: string, expiresAt: number): Promise<boolean> {
+    try {
+      await this.#documents.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { id: SWEEP_LEASE },
+          UpdateExpression: 'SET leaseExpiresAt = :expires, expiresAt = :ttl',
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: {
+            ':expires': expiresAt,
+            ':ttl': seconds(expiresAt) + LEASE_ITEM_TTL_SECONDS,
+            ':owner': owner,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      // Released, or taken over by another sweep: not ours any more.
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   async releaseLease(owner: string): Promise<void> {

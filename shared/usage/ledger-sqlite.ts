@@ -47,6 +47,7 @@ export class SqliteUsageLedger implements UsageLedger {
   readonly #delete: StatementSync;
   readonly #lease: StatementSync;
   readonly #leaseHolder: StatementSync;
+  readonly #renew: StatementSync;
   readonly #release: StatementSync;
   readonly #prune: StatementSync;
   readonly #self: ProcessIdentity;
@@ -122,6 +123,7 @@ export class SqliteUsageLedger implements UsageLedger {
     this.#leaseHolder = this.#db.prepare(
       'SELECT owner, expires_at, machine, pid, started_at, instance FROM usage_lease WHERE name = ?',
     );
+    this.#renew = this.#db.prepare('UPDATE usage_lease SET expires_at = ? WHERE name = ? AND owner = ?');
     this.#release = this.#db.prepare('DELETE FROM usage_lease WHERE name = ? AND owner = ?');
     this.#prune = this.#db.prepare('DELETE FROM usage_ledger WHERE expires_at <= ?');
   }
@@ -189,6 +191,10 @@ export class SqliteUsageLedger implements UsageLedger {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
       throw error;
     }
+  }
+
+  async renewLease(owner: string, expiresAt: number): Promise<boolean> {
+    return this.#renew.run(expiresAt, SWEEP_LEASE, owner).changes > 0;
   }
 
   async releaseLease(owner: string): Promise<void> {

@@ -71,6 +71,8 @@ export interface UsageLedger {
    * holder's deadline plus a margin: until then, a live holder keeps others out.
    */
   acquireLease(owner: string, now: number, expiresAt: number): Promise<LeaseResult>;
+  /** Moves the lease's expiry to `expiresAt` if `owner` still holds it; false when it does not. */
+  renewLease(owner: string, expiresAt: number): Promise<boolean>;
   /** Gives the lease up if `owner` still holds it. */
   releaseLease(owner: string): Promise<void>;
   close(): Promise<void>;

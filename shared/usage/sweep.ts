@@ -77,10 +77,14 @@ export interface SweepOptions {
   readonly owner?: string;
   /**
    * How long after this sweep's deadline (the end of its budget) its lease still keeps other sweeps
-   * out, should it never release it. Default 2,000 ms: deployed, Lambda ends an invocation at its
-   * timeout, so nothing of a holder runs after its deadline, and 2 s cover the clock difference
-   * between two Lambda hosts. Locally, where nothing cuts a sweep off at its deadline, collect.ts
-   * gives more (the SQLite ledger sees at once when the holding process is gone).
+   * out, should it never release it. Default 2,000 ms. Deployed on the schedule the budget is the
+   * invocation's remaining time, and Lambda ends an invocation at its timeout, so nothing of a
+   * holder runs after its deadline: 2 s only cover the clock difference between two Lambda hosts.
+   * A sweep that is not cut off at its deadline (one asked for over HTTP, whose budget is shorter
+   * than its invocation; a local one) and is still running then renews its lease every second
+   * until it ends, so a live holder never loses it and a dead one loses it `leaseMarginMs` after
+   * its deadline. Locally collect.ts gives more (the SQLite ledger sees at once when the holding
+   * process is gone).
    */
   readonly leaseMarginMs?: number;
 }
@@ -159,6 +163,8 @@ const DUPLICATE_GROUPS_LOGGED = 20;
 const DEFAULT_CONCURRENCY = 32;
 /** See SweepOptions.leaseMarginMs. */
 export const DEFAULT_LEASE_MARGIN_MS = 2_000;
+/** How often a sweep still running past its deadline extends its lease. */
+const LEASE_RENEWAL_MS = 1_000;
 
 interface Counts {
   objects: number;
@@ -209,7 +215,7 @@ class Sweep {
   #storage: UserStorage[] = [];
   #emails: Promise<EmailDirectory> | undefined;
   #duplicateEmails = 0;
-  #stopped: 'time' | 'receiver' | undefined;
+  #stopped: 'time' | 'receiver' | 'lease' | undefined;
   #consecutiveFailures = 0;
   #storageFailuresInRow = 0;
   #processed = 0;
@@ -248,6 +254,7 @@ class Sweep {
         previousHolder: lease.tookOverFrom,
       });
     }
+    const stopRenewing = this.#renewLeaseWhileOverrunning(owner, margin);
     let complete = false;
     try {
       this.#emails = this.#loadEmails();
@@ -263,6 +270,7 @@ class Sweep {
       });
       throw error;
     } finally {
+      stopRenewing();
       await this.#ledger.releaseLease(owner).catch((error: unknown) => {
         this.#events.warn('could not release the usage sweep lease; it lapses by itself', { error });
       });
@@ -273,6 +281,38 @@ class Sweep {
       result,
       users: [...this.#users.values()].sort((a, b) => compare(a.userId, b.userId)),
       storage: this.#storage,
+    };
+  }
+
+  /**
+   * From this sweep's deadline on, while it still runs, extends its lease every second (see
+   * SweepOptions.leaseMarginMs). Should the lease be gone all the same (the process stalled past
+   * its expiry and another sweep took it), the sweep takes no new object. Answers the stopper.
+   */
+  #renewLeaseWhileOverrunning(owner: string, margin: number): () => void {
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const renew = async (): Promise<void> => {
+      const held = await this.#ledger
+        .renewLease(owner, this.#clock() + LEASE_RENEWAL_MS + margin)
+        .catch((error: unknown) => {
+          this.#events.warn('could not renew the usage sweep lease; trying again', { error });
+          return true;
+        });
+      if (stopped) return;
+      if (!held) {
+        this.#events.error('the usage sweep lost its lease to another sweep; taking no more objects', {
+          owner,
+        });
+        this.#stop('lease');
+        return;
+      }
+      timer = setTimeout(() => void renew(), LEASE_RENEWAL_MS).unref();
+    };
+    timer = setTimeout(() => void renew(), Math.max(0, this.#budgetEnd - this.#clock())).unref();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
     };
   }
 
@@ -423,9 +463,10 @@ class Sweep {
     }
   }
 
-  #stop(reason: 'time' | 'receiver'): void {
+  #stop(reason: 'time' | 'receiver' | 'lease'): void {
     if (this.#stopped !== undefined) return;
     this.#stopped = reason;
+    if (reason === 'lease') return;
     this.#events.warn(
       reason === 'time'
         ? 'usage sweep stopping: the time budget is running out; the rest is left for the next run'

@@ -65,6 +65,7 @@ function neverReleasing(ledger: UsageLedger): UsageLedger {
     markDelivered: (name, at) => ledger.markDelivered(name, at),
     markDeleted: (name, at) => ledger.markDeleted(name, at),
     acquireLease: (owner, now, expiresAt) => ledger.acquireLease(owner, now, expiresAt),
+    renewLease: (owner, expiresAt) => ledger.renewLease(owner, expiresAt),
     releaseLease: async () => {},
     close: () => ledger.close(),
   };
@@ -123,6 +124,99 @@ describe.each(adapters)('the sweep lease on the $name ledger', ({ make, process:
 
     // Assess
     expect(next.result).toMatchObject({ leaseHeld: false, complete: true });
+  });
+
+  it('is renewed by its owner only, and not once released', async () => {
+    // Prepare
+    const ledger = await make();
+    await ledger.acquireLease('owner', T0, T0 + 1_000);
+
+    // Act
+    const byOwner = await ledger.renewLease('owner', T0 + 5_000);
+    const byOther = await ledger.renewLease('someone-else', T0 + 9_000);
+    const heldAt = await ledger.acquireLease('someone-else', T0 + 4_999, T0 + 9_000);
+    await ledger.releaseLease('owner');
+    const afterRelease = await ledger.renewLease('owner', T0 + 9_000);
+
+    // Assess
+    expect(byOwner).toBe(true);
+    expect(byOther).toBe(false);
+    expect(heldAt).toMatchObject({ acquired: false, holder: 'owner', expiresAt: T0 + 5_000 });
+    expect(afterRelease).toBe(false);
+  });
+
+  it('a sweep still running past its deadline (not cut off, as over HTTP) keeps its lease until it ends', async () => {
+    // Prepare: a sweep with a 200 ms budget whose listing hangs until the test lets it go; without
+    // renewals its lease would lapse 100 ms after its deadline.
+    const ledger = await make();
+    let letGo: () => void = () => {};
+    const hanging: UsageGateway = {
+      ...emptyGateway,
+      listUsage: () =>
+        new Promise((resolve) => {
+          letGo = () => resolve({ names: [], truncated: false });
+        }),
+    };
+    const events = recordEvents();
+    const running = sweepUsage(
+      { gateway: hanging, ledger, sink: noSink, events },
+      { graceSeconds: 0, owner: 'overrunning', remainingMs: () => 200, leaseMarginMs: 100 },
+    );
+
+    // Act
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const meanwhile = await sweepUsage(
+      { gateway: emptyGateway, ledger, sink: noSink, events: recordEvents() },
+      { graceSeconds: 0, owner: 'next', remainingMs: () => BUDGET },
+    );
+    letGo();
+    const overran = await running;
+    const after = await sweepUsage(
+      { gateway: emptyGateway, ledger, sink: noSink, events: recordEvents() },
+      { graceSeconds: 0, owner: 'after', remainingMs: () => BUDGET },
+    );
+
+    // Assess
+    expect(meanwhile.result).toMatchObject({ leaseHeld: true, complete: false });
+    expect(overran.result).toMatchObject({ leaseHeld: false });
+    expect(after.result).toMatchObject({ leaseHeld: false, complete: true });
+    expect(events.messages('error')).toEqual([]);
+  });
+
+  it('a sweep that finds its lease taken while it overran takes no more objects', async () => {
+    // Prepare: as above, but the lease is taken from under the sweep (its process stalled).
+    const ledger = await make();
+    let letGo: () => void = () => {};
+    const hanging: UsageGateway = {
+      ...emptyGateway,
+      listUsage: () =>
+        new Promise((resolve) => {
+          letGo = () => resolve({ names: [], truncated: false });
+        }),
+    };
+    const events = recordEvents();
+    const running = sweepUsage(
+      { gateway: hanging, ledger, sink: noSink, events },
+      { graceSeconds: 0, owner: 'stalled', remainingMs: () => 200, leaseMarginMs: 100 },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await ledger.releaseLease('stalled');
+    await ledger.acquireLease('usurper', Date.now(), Date.now() + BUDGET);
+
+    // Act
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    letGo();
+    const stalled = await running;
+
+    // Assess
+    expect(stalled.result).toMatchObject({ leaseHeld: false, complete: false });
+    expect(events.messages('error')).toContain(
+      'the usage sweep lost its lease to another sweep; taking no more objects',
+    );
+    expect(await ledger.acquireLease('third', Date.now(), Date.now() + BUDGET)).toMatchObject({
+      acquired: false,
+      holder: 'usurper',
+    });
   });
 
   it('a retry of the same invocation (same request id) takes its own lease back', async () => {
