@@ -99,9 +99,18 @@ export async function startServer(
 export async function startExpectingFailure(
   env: Record<string, string>,
 ): Promise<{ code: number | null; output: string }> {
+  // A folder of its own: a start-up that gets further than it should must not write into the
+  // developer's ./.data.
+  const dataDir = mkdtempSync(join(tmpdir(), 'vhi-e2e-refused-'));
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'local/start.ts'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', PORT: '0', USAGE_SWEEP_INTERVAL_SECONDS: '0', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: '0',
+      USAGE_SWEEP_INTERVAL_SECONDS: '0',
+      DATA_DIR: dataDir,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -115,5 +124,6 @@ export async function startExpectingFailure(
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   clearTimeout(timer);
+  rmSync(dataDir, { recursive: true, force: true });
   return { code, output };
 }

@@ -6,7 +6,6 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { FUNCTION_NAMES } from '../../infra/bundling.ts';
 import {
-  DEFAULTS,
   PLACEHOLDER_GATEWAY_URL,
   PLACEHOLDER_USAGE_WEBHOOK_URL,
   resolveStackConfig,
@@ -37,7 +36,7 @@ describe('resolveStackConfig', () => {
       gatewayCredentialsSecretArn: undefined,
       webhookSecretArn: undefined,
       usageWebhookSecretArn: undefined,
-      credentialRotationDays: DEFAULTS.credentialRotationDays,
+      credentialRotationDays: 30,
       logRetentionDays: 90,
       alarmEmail: undefined,
       apiRateLimit: 50,

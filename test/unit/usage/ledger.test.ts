@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UsageLedger } from '../../../shared/usage/ledger.ts';
-import { LEDGER_TTL_SECONDS, LedgerStateError } from '../../../shared/usage/ledger.ts';
+import { LedgerStateError } from '../../../shared/usage/ledger.ts';
 import { DynamoUsageLedger } from '../../../shared/usage/ledger-dynamodb.ts';
 import { SqliteUsageLedger } from '../../../shared/usage/ledger-sqlite.ts';
 import type { LocalDynamo } from './peers.ts';
@@ -41,6 +41,8 @@ const adapters: { name: string; make: () => Promise<UsageLedger>; holderPid: { p
 const T0 = Date.parse('2026-11-26T12:00:00Z');
 const NAME = 's3-usage-8000000000000065-2026-11-26T11:00:00.000Z-1800';
 const DAY = 86_400_000;
+/** Entries are kept 90 days: long enough to recognise any statistics object the gateway could still hold. */
+const LEDGER_TTL_MS = 90 * DAY;
 
 async function refusal(action: () => Promise<unknown>): Promise<LedgerStateError> {
   try {
@@ -144,7 +146,7 @@ describe.each(adapters)('usage ledger: $name', ({ make, holderPid }) => {
     const ledger = await make();
     await ledger.record({ name: NAME, hash: 'sha256:aa', body: '{}', at: T0 });
     await ledger.markDelivered(NAME, T0);
-    const ttl = LEDGER_TTL_SECONDS * 1000;
+    const ttl = LEDGER_TTL_MS;
 
     // Act
     const justBefore = await ledger.get(NAME, T0 + ttl - 2_000);
@@ -239,7 +241,7 @@ describe('SQLite ledger on disk', () => {
     // Act
     const second = new SqliteUsageLedger(file);
     const entry = await second.get(NAME, T0);
-    const pruned = second.prune(T0 + LEDGER_TTL_SECONDS * 1000 + 1);
+    const pruned = second.prune(T0 + LEDGER_TTL_MS + 1);
     await second.close();
 
     // Assess
