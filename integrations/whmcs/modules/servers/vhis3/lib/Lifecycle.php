@@ -143,11 +143,17 @@ final class Lifecycle
     public function testConnection(): array
     {
         try {
+            // Both secrets are checked before anything is sent.
+            $server = ServerRecord::fromParams($this->params);
+            $usageSecrets = $server->usageSecrets();
+            if ($usageSecrets !== null) {
+                $this->log->addSecrets($usageSecrets->maskValues());
+            }
             $client = $this->client();
             $health = $client->health('TestConnection');
             if ($health->status !== 200) {
                 throw new ModuleError(
-                    'GET ' . 'healthz answered HTTP ' . $health->status . ' instead of 200: the functions are not ready there'
+                    'GET /healthz answered HTTP ' . $health->status . ' instead of 200: the functions are not ready there'
                     . ' (is the Hostname, with its path prefix, where they listen?)'
                 );
             }
@@ -159,11 +165,7 @@ final class Lifecycle
                 if ($response->status >= 200 && $response->status < 300) {
                     throw new ModuleError("/$route accepted an envelope without an e-mail: these are not the vhi-s3-billing functions");
                 }
-                throw FunctionsError::fromResponse($response, ServerRecord::fromParams($this->params)->url($route));
-            }
-            $usageSecrets = ServerRecord::fromParams($this->params)->usageSecrets();
-            if ($usageSecrets !== null) {
-                $this->log->addSecrets($usageSecrets->maskValues());
+                throw FunctionsError::fromResponse($response, $server->url($route));
             }
             return ['success' => true, 'error' => ''];
         } catch (ModuleError $e) {
