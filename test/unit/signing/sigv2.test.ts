@@ -35,7 +35,7 @@ const vectorFile = z.object({
   ),
 });
 const vectors = vectorFile.parse(
-  JSON.parse(readFileSync(new URL('../../../../shared/vectors/sigv2-s3-docs.json', import.meta.url), 'utf8')),
+  JSON.parse(readFileSync(new URL('../../vectors/sigv2-s3-docs.json', import.meta.url), 'utf8')),
 );
 const { credentials } = vectors;
 const lookupSecret = (id: string): string | undefined =>

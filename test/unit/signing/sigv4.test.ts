@@ -2,6 +2,7 @@
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { V4Request } from '../../../shared/signing/sigv4.ts';
@@ -13,7 +14,8 @@ import {
   verifyRequestV4,
 } from '../../../shared/signing/sigv4.ts';
 
-const SUITE_DIR = new URL('../../../../shared/vectors/sigv4/', import.meta.url).pathname;
+// fileURLToPath, not .pathname: a checkout in a folder whose name has a space must still work.
+const SUITE_DIR = fileURLToPath(new URL('../../vectors/sigv4/', import.meta.url));
 // Credentials, scope and time of the AWS suite (sigv4/README.md).
 const SUITE_CREDENTIALS = {
   accessKeyId: 'AKIDEXAMPLE',
@@ -113,7 +115,7 @@ describe('Signature V4: the official AWS test suite', () => {
 });
 
 // The S3 API Reference's worked examples ("Signature Calculations for the Authorization Header",
-// examplebucket, 2013-05-24). They are not in shared/vectors; each signature below is the published
+// examplebucket, 2013-05-24). They are not in test/vectors/; each signature below is the published
 // one and is reproduced exactly here, which proves the s3 mode (path as sent, x-amz-content-sha256).
 const S3_DOCS_CREDENTIALS = {
   accessKeyId: 'AKIAIOSFODNN7EXAMPLE',

@@ -19,7 +19,7 @@ import {
 } from '../../../shared/signing/webhooks.ts';
 
 const readVectors = (name: string): unknown =>
-  JSON.parse(readFileSync(new URL(`../../../../shared/vectors/${name}`, import.meta.url), 'utf8'));
+  JSON.parse(readFileSync(new URL(`../../vectors/${name}`, import.meta.url), 'utf8'));
 
 const standardVectors = z
   .object({
