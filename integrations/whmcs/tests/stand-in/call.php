@@ -85,6 +85,10 @@ switch ($command['op']) {
     case 'addService':
         $result = StandIn::addService((int) $command['clientId'], (int) $command['productId'], (int) $command['serverId']);
         break;
+    case 'setService':
+        Capsule::table('tblhosting')->where('id', (int) $command['id'])->update($command['fields']);
+        $result = true;
+        break;
     case 'call':
         $function = 'vhis3_' . $command['function'];
         $result = $function(StandIn::params((int) $command['serviceId']));
