@@ -1,4 +1,4 @@
-// The environment, parsed once with zod at cold start. Every variable of CONTRACT.md §2 lives
+// The environment, parsed once with zod at cold start. Every variable of docs/contract.md §8 lives
 // here; a malformed value becomes one ConfigurationError naming the variable (never its value
 // when the variable holds a secret).
 import * as z from 'zod';

@@ -128,7 +128,7 @@ function signingSecret(
   Validations.of(secret).acknowledge({
     id: 'AwsSolutions-SMG4',
     reason:
-      'A webhook signing secret is shared with the billing system, so it is rotated by hand in step with it: the secret then holds the old and the new value separated by a space until the billing system has switched (CONTRACT.md §2). A rotation Lambda cannot change the other side.',
+      'A webhook signing secret is shared with the billing system, so it is rotated by hand in step with it: the secret then holds the old and the new value separated by a space until the billing system has switched (docs/contract.md §8). A rotation Lambda cannot change the other side.',
   });
   return secret;
 }

@@ -1,4 +1,4 @@
-// The shapes the billing system sends (CONTRACT.md §3), as zod schemas: the single source of truth
+// The shapes the billing system sends (docs/contract.md §3), as zod schemas: the single source of truth
 // for the envelope and each event's `data`. Parsing turns unknown JSON into typed requests or one
 // InvalidInputError naming the first bad field (`data.plan.quotaGb: ...`).
 import * as z from 'zod';

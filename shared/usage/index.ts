@@ -1,5 +1,5 @@
 // The usage sweep (`collect-usage`): list, read, aggregate, deliver, acknowledge; its ledger,
-// its sinks and the messages of CONTRACT.md §5.
+// its sinks and the messages of docs/contract.md §6.
 export type { UsageCounters, UsageRecord } from './aggregate.ts';
 export { aggregateUsage } from './aggregate.ts';
 export type { CollectUsageOptions, UsageServices } from './collect.ts';

@@ -1,4 +1,4 @@
-// The messages the sweep delivers (CONTRACT.md §5), their webhook-ids, and the canonical content
+// The messages the sweep delivers (docs/contract.md §6), their webhook-ids, and the canonical content
 // hash the ledger keeps to recognise a statistics object that changed under a known name.
 import { createHash } from 'node:crypto';
 import type { BucketInfo, UsageObject } from '../ostor/schemas.ts';

@@ -29,7 +29,7 @@ const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 /** The sweep asks for pages of 500 names. */
 const PAGE = 500;
-/** CONTRACT.md §3, the `collect-usage` success body. */
+/** docs/contract.md §3, the `collect-usage` success body. */
 const CONTRACT_FIELDS = [
   'objects',
   'records',

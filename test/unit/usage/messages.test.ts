@@ -26,7 +26,7 @@ function guideObject(): UsageObject {
 }
 
 describe('usage.collected', () => {
-  it('is exactly the CONTRACT.md §5 example for the guide object, field order included', () => {
+  it('is exactly the docs/contract.md §6 example for the guide object, field order included', () => {
     // Prepare
     const object = guideObject();
     const emails = new Map([['b81d6c5f895a8c86', 'client@example.com']]);
