@@ -1,6 +1,7 @@
 // provision: make sure one user exists for the email and carries the plan. Check-then-create, so
 // a repeat (or a user made by hand) is adopted instead of duplicated.
 import type { AccessKey, OstorClient, UserRef } from '../ostor/index.ts';
+import { MalformedResponseError, userIdProblem } from '../ostor/index.ts';
 import { withCustomerLock } from './customer-lock.ts';
 import type { LifecycleEvents, LockStore } from './ports.ts';
 import { silentEvents } from './ports.ts';
@@ -56,6 +57,7 @@ async function provisionUnlocked(
     // Never retried by the client: a lost answer surfaces as an error, and the billing system's
     // retry then finds and adopts the user instead of creating a second one.
     const fresh = await createOrRecover(gateway, request.email, events);
+    refuseUnaddressable(fresh.userId, 'users.create', 'the user was created, without its plan');
     const winner = await settleDuplicates(gateway, request.email, fresh.userId, events);
     if (winner === undefined) {
       userId = fresh.userId;
@@ -67,6 +69,7 @@ async function provisionUnlocked(
       accessKeys = winner.accessKeys;
     }
   } else {
+    refuseUnaddressable(existing.userId, 'users.get', 'nothing was changed');
     userId = existing.userId;
     accessKeys = existing.accessKeys;
     events.info('user adopted', { userId });
@@ -77,6 +80,16 @@ async function provisionUnlocked(
   }
   if (request.plan !== undefined) await applyPlan(gateway, { userId }, request.plan);
   return { userId, email: request.email, created, accessKeys };
+}
+
+/**
+ * Every later call names the user by its id: one the client would refuse to send is refused here,
+ * saying what was already done, rather than as a 400 from the next call (which blamed the caller).
+ */
+function refuseUnaddressable(userId: string, operation: string, done: string): void {
+  const problem = userIdProblem(userId);
+  if (problem === undefined) return;
+  throw new MalformedResponseError(`the user's id ${problem}; ${done}`, { operation });
 }
 
 /**

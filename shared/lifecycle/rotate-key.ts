@@ -1,8 +1,10 @@
 // rotate-key: issue a fresh key pair within the gateway's two-key limit. With two keys the older
 // is revoked first; after generating, every other key goes unless keepPrevious keeps the newest
 // previous one. A crash between generate and revoke leaves two keys, which the next rotation
-// handles like any other two-key user.
-import type { OstorClient } from '../ostor/index.ts';
+// handles like any other two-key user. Every id the run may send back is checked before its first
+// change.
+import type { OstorClient, User } from '../ostor/index.ts';
+import { accessKeyIdProblem, MalformedResponseError, userIdProblem } from '../ostor/index.ts';
 import { withCustomerLock } from './customer-lock.ts';
 import type { LifecycleEvents, LockStore } from './ports.ts';
 import { silentEvents } from './ports.ts';
@@ -43,6 +45,7 @@ async function rotateUnlocked(
   events: LifecycleEvents,
 ): Promise<RotateKeyResult> {
   const user = await gateway.getUser({ email: request.email });
+  refuseUnaddressable(user, request.keepPrevious === true);
   const ref = { userId: user.userId };
   const revoked: string[] = [];
   let remaining = user.accessKeys.map((key) => key.accessKeyId);
@@ -70,6 +73,25 @@ async function rotateUnlocked(
     secretAccessKey: fresh.secretAccessKey,
     revokedAccessKeyIds: revoked,
   };
+}
+
+/**
+ * A key id (or user id) the client would refuse to send used to be found only when revoking it,
+ * after the new key had been generated: a 400 whose new secret nobody received, the old key still
+ * in place. Now the run refuses before its first change.
+ */
+function refuseUnaddressable(user: User, keepPrevious: boolean): void {
+  const idProblem = userIdProblem(user.userId);
+  // The keys this run revokes: all of them, or with keepPrevious all but the newest.
+  const revoked = keepPrevious ? user.accessKeys.slice(0, -1) : user.accessKeys;
+  const keyIndex = revoked.findIndex((key) => accessKeyIdProblem(key.accessKeyId) !== undefined);
+  const keyProblem = keyIndex < 0 ? undefined : accessKeyIdProblem(revoked[keyIndex]?.accessKeyId);
+  if (idProblem === undefined && keyProblem === undefined) return;
+  const what =
+    idProblem !== undefined
+      ? `the user's id ${idProblem}`
+      : `access key ${keyIndex + 1} of user ${user.userId}: its id ${keyProblem}`;
+  throw new MalformedResponseError(`${what}; nothing was changed`, { operation: 'users.get' });
 }
 
 /**

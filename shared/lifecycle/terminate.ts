@@ -2,10 +2,18 @@
 // plain S3 (the admin byte count misses zero-byte objects): no object, no object version or delete
 // marker (a versioned bucket lists no objects but still refuses deletion) and no unfinished
 // multipart upload. Every step tolerates having been done already, so a run that crashed half-way
-// is finished by the next one.
+// is finished by the next one. Every name the run will send back (the user id, its buckets' and
+// accounts' names) is checked before its first change.
 import { ConflictError } from '../errors.ts';
-import type { DeleteObjectsResult, OstorClient } from '../ostor/index.ts';
-import { MAX_DELETE_KEYS } from '../ostor/index.ts';
+import type { DeleteObjectsResult, OstorClient, User } from '../ostor/index.ts';
+import {
+  accountNameProblem,
+  bucketNameProblem,
+  MAX_DELETE_KEYS,
+  MalformedResponseError,
+  objectKeyProblem,
+  userIdProblem,
+} from '../ostor/index.ts';
 import type { LifecycleEvents } from './ports.ts';
 import { silentEvents } from './ports.ts';
 import type { TerminateRequest } from './requests.ts';
@@ -27,6 +35,7 @@ type Gateway = Pick<
   | 'listObjectVersions'
   | 'listMultipartUploads'
   | 'deleteObjects'
+  | 'deleteObject'
   | 'abortMultipartUpload'
   | 'deleteBucket'
   | 'deleteAccount'
@@ -50,7 +59,9 @@ export async function terminate(
     return { email: request.email, userId: null, state: 'absent', deletedBuckets: [] };
   }
   const ref = { userId: user.userId };
+  refuseUnaddressableUser(user);
   const buckets = (await gateway.listUserBuckets(ref)).map((bucket) => bucket.name);
+  refuseUnaddressableNames(user, buckets);
 
   if (request.purge !== true) {
     // Decide for every bucket before deleting any, so a refusal changes nothing.
@@ -98,6 +109,37 @@ export async function terminate(
   return { email: request.email, userId: user.userId, state: 'deleted', deletedBuckets };
 }
 
+/** A user id the client would refuse to send: found now, not after the user was disabled. */
+function refuseUnaddressableUser(user: User): void {
+  const problem = userIdProblem(user.userId);
+  if (problem === undefined) return;
+  throw new MalformedResponseError(`the user's id ${problem}; nothing was changed`, {
+    operation: 'users.get',
+  });
+}
+
+/**
+ * Bucket and account names the client would refuse to send (a bucket made under S3's legacy
+ * naming rules, with capitals or underscores, say) used to be refused only once the user was
+ * disabled, or its buckets already deleted. Now the run refuses before its first change, naming them.
+ */
+function refuseUnaddressableNames(user: User, buckets: readonly string[]): void {
+  const badBuckets = buckets.filter((name) => bucketNameProblem(name) !== undefined);
+  const badAccounts = user.accounts
+    .map((account) => account.name)
+    .filter((name) => accountNameProblem(name) !== undefined);
+  if (badBuckets.length === 0 && badAccounts.length === 0) return;
+  const named = [
+    ...(badBuckets.length > 0 ? [`buckets ${badBuckets.join(', ')}`] : []),
+    ...(badAccounts.length > 0 ? [`accounts ${badAccounts.join(', ')}`] : []),
+  ].join(' and ');
+  throw new ConflictError(
+    'unaddressable_names',
+    `data.email: the user's ${named} have names this integration cannot send to the gateway; nothing was changed: remove them on the gateway, then send terminate again`,
+    { buckets: badBuckets, accounts: badAccounts },
+  );
+}
+
 /**
  * Whether nothing keeps the bucket from being deleted: ListObjectsV2 finds no object, and there is
  * no object version, delete marker or unfinished multipart upload (a gateway that does not
@@ -113,20 +155,49 @@ export async function bucketHoldsNothing(
 }
 
 /** Deletes every object of a bucket, page by page; returns how many were deleted. */
-export async function emptyBucket(gateway: Pick<Gateway, 'listObjects' | 'deleteObjects'>, bucket: string) {
+export async function emptyBucket(
+  gateway: Pick<Gateway, 'listObjects' | 'deleteObjects' | 'deleteObject'>,
+  bucket: string,
+) {
   let removed = 0;
+  let previous: string | undefined;
   // Always list from the start: deleting keys invalidates continuation tokens on some gateways,
   // and a listing that starts over after a crash simply finds fewer keys.
   for (;;) {
     const page = await ignoreMissing(gateway.listObjects(bucket, { maxKeys: 1000 }), undefined);
-    if (page === undefined || page.objects.length === 0) return removed;
-    const result = await gateway.deleteObjects(
-      bucket,
-      page.objects.map((object) => object.key),
-    );
+    const first = page?.objects[0];
+    if (page === undefined || first === undefined) return removed;
+    previous = notListedAgain(bucket, previous, first.key);
+    const keys = page.objects.map((object) => object.key);
+    removed += await deleteUnnamable(gateway, bucket, keys);
+    const named = keys.filter(canBeNamedInXml);
+    if (named.length === 0) continue;
+    const result = await gateway.deleteObjects(bucket, named);
     refuseFailures(bucket, result);
     removed += result.deleted.length;
   }
+}
+
+/**
+ * A key holding a control character XML 1.0 cannot carry (S3 allows any character in a key) cannot
+ * be named in a DeleteObjects body: such objects are deleted one by one over their path instead,
+ * so a purge never stops half-way at a key it found only after it had begun.
+ */
+const canBeNamedInXml = (key: string): boolean => objectKeyProblem(key) === undefined;
+
+async function deleteUnnamable(
+  gateway: Pick<Gateway, 'deleteObject'>,
+  bucket: string,
+  entries: readonly (string | { readonly key: string; readonly versionId: string })[],
+): Promise<number> {
+  let removed = 0;
+  for (const entry of entries) {
+    const key = typeof entry === 'string' ? entry : entry.key;
+    if (canBeNamedInXml(key)) continue;
+    await gateway.deleteObject(bucket, key, typeof entry === 'string' ? {} : { versionId: entry.versionId });
+    removed += 1;
+  }
+  return removed;
 }
 
 /**
@@ -134,7 +205,7 @@ export async function emptyBucket(gateway: Pick<Gateway, 'listObjects' | 'delete
  * request, listing from the start each time (as `emptyBucket` does); returns how many.
  */
 export async function removeVersions(
-  gateway: Pick<Gateway, 'listObjectVersions' | 'deleteObjects'>,
+  gateway: Pick<Gateway, 'listObjectVersions' | 'deleteObjects' | 'deleteObject'>,
   bucket: string,
 ): Promise<number> {
   let removed = 0;
@@ -148,12 +219,13 @@ export async function removeVersions(
     if (page === undefined || first === undefined) return removed;
     // A gateway that reports versions deleted but keeps listing them would loop forever.
     previous = notListedAgain(bucket, previous, `${first.key}\u0000${first.versionId}`);
-    const result = await gateway.deleteObjects(
-      bucket,
-      page.versions.map((version) => ({ key: version.key, versionId: version.versionId })),
-    );
+    const entries = page.versions.map((version) => ({ key: version.key, versionId: version.versionId }));
+    removed += await deleteUnnamable(gateway, bucket, entries);
+    const named = entries.filter((entry) => canBeNamedInXml(entry.key));
+    if (named.length === 0) continue;
+    const result = await gateway.deleteObjects(bucket, named);
     refuseFailures(bucket, result);
-    removed += page.versions.length;
+    removed += named.length;
   }
 }
 

@@ -56,6 +56,7 @@ import {
   checkEmail,
   checkIntegerInRange,
   checkObjectKey,
+  checkObjectPathKey,
   checkOpsLimit,
   checkQuotaSize,
   checkStatisticsObjectName,
@@ -579,12 +580,35 @@ export class OstorClient {
    * an attempt that may have been applied counts as done.
    */
   async abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
-    const path = s3Path(checkBucketName(bucket), checkObjectKey(key));
+    const path = s3Path(checkBucketName(bucket), checkObjectPathKey(key));
     await this.#transport.send({
       operation: 's3.abortMultipartUpload',
       method: 'DELETE',
       path,
       params: [['uploadId', checkUploadId(uploadId)]],
+      idempotent: true,
+      goneIsDone: true,
+    });
+  }
+
+  /**
+   * DeleteObject: `DELETE /<bucket>/<key>[?versionId=]`, one object (or one version or delete
+   * marker). For the keys DeleteObjects cannot name: XML 1.0 cannot carry most control characters,
+   * a path carries any character percent-encoded. Retried; a 404 counts as done.
+   */
+  async deleteObject(
+    bucket: string,
+    key: string,
+    options: { readonly versionId?: string } = {},
+  ): Promise<void> {
+    const path = s3Path(checkBucketName(bucket), checkObjectPathKey(key));
+    const params: QueryParam[] =
+      options.versionId === undefined ? [] : [['versionId', checkVersionId(options.versionId)]];
+    await this.#transport.send({
+      operation: 's3.deleteObject',
+      method: 'DELETE',
+      path,
+      params,
       idempotent: true,
       goneIsDone: true,
     });

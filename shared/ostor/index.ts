@@ -70,8 +70,12 @@ export type {
 export { parseEndpoint } from './transport.ts';
 export type { StatisticsObjectName } from './validate.ts';
 export {
+  accessKeyIdProblem,
+  accountNameProblem,
   bucketNameProblem,
+  continuationTokenProblem,
   emailProblem,
+  objectKeyProblem,
   parseStatisticsObjectName,
   statisticsObjectNameProblem,
   userIdProblem,

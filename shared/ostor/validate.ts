@@ -187,15 +187,27 @@ function hasXmlForbiddenCharacter(value: string): boolean {
   return false;
 }
 
-/** An S3 object key: 1 to 1024 bytes of well-formed UTF-8 that XML 1.0 can carry. */
-export function objectKeyProblem(value: unknown): string | undefined {
+/**
+ * An S3 object key in a request path (DeleteObject, AbortMultipartUpload): 1 to 1024 bytes of
+ * well-formed UTF-8. The path percent-encodes every other character, control characters included.
+ */
+export function objectPathKeyProblem(value: unknown): string | undefined {
   if (typeof value !== 'string') return 'must be a string';
   if (value.length === 0) return 'must not be empty';
   if (!value.isWellFormed()) return 'must be well-formed Unicode (no lone surrogates)';
   if (Buffer.byteLength(value, 'utf8') > MAX_OBJECT_KEY_BYTES) {
     return `must be at most ${MAX_OBJECT_KEY_BYTES} bytes of UTF-8`;
   }
-  if (hasXmlForbiddenCharacter(value)) return 'must not contain control characters other than tab, CR and LF';
+  return undefined;
+}
+
+/** An S3 object key in an XML body or a listing marker: a path key that XML 1.0 can carry as well. */
+export function objectKeyProblem(value: unknown): string | undefined {
+  const problem = objectPathKeyProblem(value);
+  if (problem !== undefined) return problem;
+  if (hasXmlForbiddenCharacter(value as string)) {
+    return 'must not contain control characters other than tab, CR and LF';
+  }
   return undefined;
 }
 
@@ -265,6 +277,8 @@ export const checkStatisticsObjectName = (value: string, field = 'name'): string
   check(statisticsObjectNameProblem(value), field, value);
 export const checkObjectKey = (value: string, field = 'key'): string =>
   check(objectKeyProblem(value), field, value);
+export const checkObjectPathKey = (value: string, field = 'key'): string =>
+  check(objectPathKeyProblem(value), field, value);
 export const checkContinuationToken = (value: string, field = 'continuationToken'): string =>
   check(continuationTokenProblem(value), field, value);
 

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { MalformedResponseError } from '../ostor/errors.ts';
 import type { BucketInfo, UsageObject } from '../ostor/schemas.ts';
+import { continuationTokenProblem } from '../ostor/validate.ts';
 import type { UsageCounters, UsageRecord } from './aggregate.ts';
 import { addCounters, aggregateUsage, zeroCounters } from './aggregate.ts';
 import type { LedgerEntry, UsageLedger } from './ledger.ts';
@@ -89,7 +90,7 @@ export interface SweepOptions {
   readonly leaseMarginMs?: number;
 }
 
-/** The `collect-usage` result (CONTRACT.md §3), with a few extra fields. */
+/** The `collect-usage` result (docs/contract.md §3), with a few extra fields. */
 export interface UsageSweepResult {
   /** Statistics objects read this run. */
   readonly objects: number;
@@ -628,7 +629,10 @@ class Sweep {
 /**
  * Every statistics object name, page by page (`after=` the last name of the previous page), the
  * next page fetched while the current one is worked on. A page that brings nothing new while
- * claiming more is an error rather than a loop.
+ * claiming more is an error rather than a loop. A last name the client could not send back as
+ * `after=` is found when its page arrives: that page is still handed out whole (each object is
+ * safe to take by itself), then the listing ends with a MalformedResponseError — a fault of the
+ * gateway's answer, not a 400 blaming the caller as the client's own refusal would have been.
  */
 export async function* listNames(
   gateway: UsageGateway,
@@ -649,12 +653,19 @@ export async function* listNames(
         { operation: 'usage.list' },
       );
     }
-    if (more) {
+    const unusable = more ? continuationTokenProblem(last) : undefined;
+    if (more && unusable === undefined) {
       page = list(last);
       // Handled when awaited; this only keeps an abandoned prefetch from being an unhandled rejection.
       page.catch(() => {});
     }
     for (const name of current.names) if (name !== after) yield name;
+    if (unusable !== undefined) {
+      throw new MalformedResponseError(
+        `the listing cannot go on: the last name of a truncated page (${String(last?.length)} characters) ${unusable} as after=`,
+        { operation: 'usage.list' },
+      );
+    }
     if (!more) return;
     after = last;
   }

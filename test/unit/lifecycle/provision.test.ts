@@ -3,6 +3,7 @@
 // in customer-lock.test.ts).
 import { describe, expect, it } from 'vitest';
 import { provision } from '../../../shared/lifecycle/provision.ts';
+import { MalformedResponseError } from '../../../shared/ostor/index.ts';
 import { useGatewayPeer } from './gateway-peer.ts';
 
 const peer = useGatewayPeer();
@@ -64,5 +65,63 @@ describe('provision', () => {
     expect(result.created).toBe(false);
     expect(result.accessKeys).toHaveLength(1);
     expect(user.keys.map((k) => k.accessKeyId)).toEqual([result.accessKeys[0]?.accessKeyId]);
+  });
+});
+
+describe('provision with a user id the client would refuse to send back', () => {
+  it('adopting: refuses before any change, as a malformed answer rather than a 400', async () => {
+    // Prepare: a gateway that answers a user whose id is not 16 hexadecimal digits.
+    const email = `odd-id.${Date.now()}@example.com`;
+    const changes: string[] = [];
+    const gateway = new Proxy(peer.client, {
+      get(target, property) {
+        if (property === 'findUser') {
+          return async () => ({
+            ...(await target.getUser({ email: 'system@lifecycle.test' })),
+            userId: 'NOT-HEX',
+          });
+        }
+        if (property === 'setQuota' || property === 'setLimit' || property === 'generateKey') {
+          return async () => {
+            changes.push(String(property));
+          };
+        }
+        const member = Reflect.get(target, property) as unknown;
+        return typeof member === 'function' ? member.bind(target) : member;
+      },
+    });
+    // Act
+    const refusal = await provision(gateway, { email, plan: { quotaGb: 5 } }).catch(
+      (error: unknown) => error,
+    );
+    // Assess
+    expect(refusal).toBeInstanceOf(MalformedResponseError);
+    expect((refusal as Error).message).toMatch(
+      /the user's id must be 16 lowercase hexadecimal digits; nothing was changed$/,
+    );
+    expect(changes).toEqual([]);
+  });
+
+  it('creating: says that the user was created', async () => {
+    // Prepare: the create answer carries an id the client cannot send back.
+    const email = `odd-new.${Date.now()}@example.com`;
+    const gateway = new Proxy(peer.client, {
+      get(target, property) {
+        if (property === 'createUser') {
+          return async (value: string) => ({ ...(await target.createUser(value)), userId: 'NOT-HEX' });
+        }
+        const member = Reflect.get(target, property) as unknown;
+        return typeof member === 'function' ? member.bind(target) : member;
+      },
+    });
+    // Act
+    const refusal = await provision(gateway, { email, plan: { quotaGb: 5 } }).catch(
+      (error: unknown) => error,
+    );
+    // Assess
+    expect(refusal).toBeInstanceOf(MalformedResponseError);
+    expect((refusal as Error).message).toMatch(/the user was created, without its plan$/);
+    const [user] = peer.emulator.state.usersWithEmail(email);
+    expect(peer.emulator.state.quotas.users.get(user?.id ?? '')).toBeUndefined();
   });
 });

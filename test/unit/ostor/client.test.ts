@@ -757,6 +757,31 @@ describe.each([2, 4] as const)('OstorClient with Signature V%i', (signatureVersi
       expect(h.since(mark)).toHaveLength(0);
     });
 
+    it('deletes one object over its path, whatever its key holds, and a version of it', async () => {
+      // Prepare: keys DeleteObjects cannot name (XML 1.0 cannot carry these control characters).
+      const keys = ['bell\u0007', 'esc\u001b/dir/x', 'plain name'];
+      const bucket = await bucketWith(keys);
+      h.emulator.state.setVersioning(bucket, 'Enabled');
+      const version = h.emulator.state.putObject(bucket, 'bell\u0007', 'second').versionId;
+      const mark = h.emulator.requests.length;
+
+      // Act
+      for (const key of keys) await client.deleteObject(bucket, key);
+      await client.deleteObject(bucket, 'bell\u0007', { versionId: version });
+      await client.deleteObject(bucket, 'never-existed');
+
+      // Assess: one DELETE per call, the key percent-encoded in the path, the version as a parameter.
+      const requests = h.since(mark);
+      expect(requests.map((r) => r.method)).toEqual(['DELETE', 'DELETE', 'DELETE', 'DELETE', 'DELETE']);
+      expect(requests[0]?.path).toBe(`/${bucket}/bell%07`);
+      expect(requests[1]?.path).toBe(`/${bucket}/esc%1B/dir/x`);
+      expect(paramsOf(requests[3])).toEqual([['versionId', version]]);
+      expect(h.emulator.state.buckets.get(bucket)?.objects.size).toBe(0);
+      await expectRefusedLocally(() => client.deleteObject(bucket, ''), 'key');
+      await expectRefusedLocally(() => client.deleteObject(bucket, 'x'.repeat(1025)), 'key');
+      await expectRefusedLocally(() => client.deleteObject(bucket, '\ud800'), 'key');
+    });
+
     it('deletes an empty bucket, refuses a non-empty one (409) and answers 404 for a missing one', async () => {
       // Prepare
       const empty = await bucketWith([]);

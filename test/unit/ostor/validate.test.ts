@@ -14,6 +14,7 @@ import {
   continuationTokenProblem,
   emailProblem,
   objectKeyProblem,
+  objectPathKeyProblem,
   opsLimitProblem,
   parseStatisticsObjectName,
   quotaSizeProblem,
@@ -167,6 +168,13 @@ describe('identifiers', () => {
       '\uffff',
     ]);
     expect(() => checkObjectKey('', 'keys[3]')).toThrow(/^keys\[3\]: must not be empty$/);
+  });
+
+  it('checks keys for a request path more loosely than keys for an XML body', () => {
+    ok(objectPathKeyProblem, ['a', 'bell\u0007', 'esc\u001b/x', 'tab\there', 'x'.repeat(1024)]);
+    bad(objectPathKeyProblem, ['', 'x'.repeat(1025), '\ud800', 1]);
+    bad(objectKeyProblem, ['bell\u0007', 'esc\u001b/x']);
+    ok(objectKeyProblem, ['tab\there', 'cr\rlf\n']);
   });
 
   it('checks continuation tokens', () => {
