@@ -339,18 +339,32 @@ final class Lifecycle
      */
     private function otherServicesOf(string $email): array
     {
-        $rows = Capsule::table('tblhosting')
+        try {
+            $rows = $this->servicesSharing($email);
+        } catch (\Throwable $e) {
+            // An address derived per service cannot be shared; any other might be, and deleting
+            // another service's storage on a guess is worse than refusing.
+            if (strpos($email, '+whmcs-' . $this->service->serviceId() . '@') !== false) {
+                return [];
+            }
+            throw new ModuleError('the services sharing this S3 user could not be looked up (' . get_class($e) . '); nothing was deleted');
+        }
+        $ids = [];
+        foreach ($rows as $row) {
+            $ids[] = (int) $row->id;
+        }
+        return $ids;
+    }
+
+    private function servicesSharing(string $email)
+    {
+        return Capsule::table('tblhosting')
             ->join('tblproducts', 'tblproducts.id', '=', 'tblhosting.packageid')
             ->where('tblproducts.servertype', 'vhis3')
             ->where('tblhosting.username', $email)
             ->where('tblhosting.id', '!=', $this->service->serviceId())
             ->whereIn('tblhosting.domainstatus', ['Active', 'Suspended'])
             ->get(['tblhosting.id']);
-        $ids = [];
-        foreach ($rows as $row) {
-            $ids[] = (int) $row->id;
-        }
-        return $ids;
     }
 
     /** @return array<int, int> serviceId => quota in GB, for services whose product sets one */
@@ -370,14 +384,19 @@ final class Lifecycle
         return $quotas;
     }
 
+    /** This month's usage so far; zero when there is none, or when it cannot be read (the page still shows the keys). */
     private function monthToDate(?string $email): MonthToDate
     {
         $now = (int) floor(($this->now)());
-        if ($email === null) {
-            $window = MonthToDate::window($now);
-            return new MonthToDate($window[0], $window[1]);
+        if ($email !== null) {
+            try {
+                return $this->usage->monthToDate([$email], $now)[$email];
+            } catch (\Throwable $e) {
+                $this->unexpected('usage', $e);
+            }
         }
-        return $this->usage->monthToDate([$email], $now)[$email];
+        $window = MonthToDate::window($now);
+        return new MonthToDate($window[0], $window[1]);
     }
 
     /** Runs an action; "success", or "<Action> failed: <what failed>". */

@@ -70,11 +70,17 @@ final class MetricProvider implements ProviderInterface
         ];
     }
 
-    /** Every service of this server with an S3 user, keyed by its Username. */
+    /**
+     * Keyed by Username: every service of this server with an S3 user (at zero when it has no
+     * usage). Without a server (or WHMCS's tblhosting), every S3 user with usage this month.
+     */
     public function usage()
     {
         $serverId = isset($this->params['serverid']) ? (int) $this->params['serverid'] : 0;
-        $emails = $serverId > 0 ? array_values(array_unique($this->store->serviceUsers($serverId))) : null;
+        $emails = null;
+        if ($serverId > 0 && $this->store->hasServices()) {
+            $emails = array_values(array_unique($this->store->serviceUsers($serverId)));
+        }
         $usage = [];
         foreach ($this->store->monthToDate($emails, ($this->now)()) as $email => $totals) {
             $usage[$email] = $this->withUsage($totals);

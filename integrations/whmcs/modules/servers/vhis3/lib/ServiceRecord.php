@@ -21,7 +21,12 @@ final class ServiceRecord
 
     public function serviceId(): int
     {
-        return isset($this->params['serviceid']) ? (int) $this->params['serviceid'] : 0;
+        foreach (['serviceid', 'accountid'] as $name) {
+            if (isset($this->params[$name]) && (int) $this->params[$name] > 0) {
+                return (int) $this->params[$name];
+            }
+        }
+        return 0;
     }
 
     /** The S3 user's e-mail kept in Username, or null when the service has none (yet). */
@@ -67,7 +72,14 @@ final class ServiceRecord
             return trim($fields[self::ACCESS_KEY_FIELD]);
         }
         $properties = $this->properties(false);
-        return $properties === null ? '' : trim((string) $properties->get(self::ACCESS_KEY_FIELD));
+        if ($properties === null || !is_callable([$properties, 'get'])) {
+            return '';
+        }
+        try {
+            return trim((string) $properties->get(self::ACCESS_KEY_FIELD));
+        } catch (\Throwable $e) {
+            return '';
+        }
     }
 
     /** Keeps the e-mail and one key pair on the service. */

@@ -211,6 +211,12 @@ final class UsageStore
         return $secrets;
     }
 
+    /** Whether WHMCS's services table is there to ask (it always is inside WHMCS). */
+    public function hasServices(): bool
+    {
+        return Capsule::schema()->hasTable('tblhosting');
+    }
+
     /**
      * The services of a server that have an S3 user, as [serviceId => S3 user e-mail].
      *
