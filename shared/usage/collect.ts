@@ -21,9 +21,11 @@ import { WebhookSink } from './webhook-sink.ts';
 
 export const LEDGER_FILE = 'usage-ledger.sqlite';
 /**
- * A local sweep is not cut off at its deadline the way Lambda cuts off an invocation, so a live
- * holder keeps its lease this long past the deadline to finish what it has in flight; a holder
- * whose process is gone loses it at once (ledger-sqlite.ts).
+ * The lease margin of a local sweep. A holder whose process is gone loses its lease at once
+ * (ledger-sqlite.ts), and a live one still running past its deadline renews it (sweep.ts); this
+ * margin is for the rest — a holder whose liveness cannot be judged (another machine sharing
+ * DATA_DIR), or a process whose event loop stalls past a renewal — which a local run, unlike
+ * Lambda, never cuts off at its deadline.
  */
 export const LOCAL_LEASE_MARGIN_MS = 30_000;
 export const NDJSON_FILE = 'usage.ndjson';
