@@ -88,7 +88,7 @@ final class ClientAreaTest extends ModuleTestCase
     {
         define('CLIENTAREA', true);
         $this->viewer(6, 5);
-        $this->assertSame('Only the account owner can rotate the key of this service.', vhis3_rotateKey($this->params()));
+        $this->assertSame('Rotate key failed: only the account owner can rotate the key of this service', vhis3_rotateKey($this->params()));
         $this->assertCount(0, $this->functions->requests);
         $this->viewer(5, 5);
         $this->functions->queue(FakeTransport::json(200, [

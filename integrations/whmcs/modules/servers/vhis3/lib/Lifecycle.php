@@ -123,10 +123,10 @@ final class Lifecycle
 
     public function rotateKey(): string
     {
-        if (Viewer::inClientArea() && !Viewer::ownsService($this->params)) {
-            return 'Only the account owner can rotate the key of this service.';
-        }
         return $this->attempt('RotateKey', 'Rotate key', function () {
+            if (Viewer::inClientArea() && !Viewer::ownsService($this->params)) {
+                throw new ModuleError('only the account owner can rotate the key of this service');
+            }
             $email = $this->service->requireEmail();
             $client = $this->client();
             $answer = $client->send('rotate-key', $this->run('rotate-key'), ['email' => $email], 'RotateKey');
