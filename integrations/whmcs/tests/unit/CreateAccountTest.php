@@ -27,7 +27,7 @@ final class CreateAccountTest extends ModuleTestCase
         $this->functions->queue($this->provisioned('ada+whmcs-1@example.com'));
         // Act
         $result = vhis3_CreateAccount($this->params());
-        // Assess: one signed POST to /provision, the envelope exactly as CONTRACT.md §3 has it.
+        // Assess: one signed POST to /provision, the envelope exactly as docs/contract.md §3 has it.
         $this->assertSame('success', $result);
         $this->assertCount(1, $this->functions->requests);
         $request = $this->functions->requests[0];

@@ -1,7 +1,7 @@
 <?php
 /**
  * The vhi-s3-billing usage receiver for WHMCS: the USAGE_WEBHOOK_URL of a WHMCS deployment, e.g.
- * https://billing.example.com/modules/servers/vhis3/usage.php (CONTRACT.md §5 and §7).
+ * https://billing.example.com/modules/servers/vhis3/usage.php (docs/contract.md §6; integrations/whmcs/README.md).
  *
  * It bootstraps WHMCS as callback files do, verifies each delivery's Standard Webhooks signature
  * against the Access Hash of the vhis3 server records, stores it once by webhook-id and answers

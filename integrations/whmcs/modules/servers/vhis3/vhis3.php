@@ -1,7 +1,7 @@
 <?php
 /**
  * vhis3: a WHMCS server (provisioning) module for S3 storage on Virtuozzo Hybrid Infrastructure,
- * driving the vhi-s3-billing functions with Standard-Webhooks-signed calls (CONTRACT.md §7).
+ * driving the vhi-s3-billing functions with Standard-Webhooks-signed calls (integrations/whmcs/README.md).
  *
  * Install: copy the `modules/` folder of integrations/whmcs into the WHMCS root. The operator's
  * guide is integrations/whmcs/README.md. PHP 7.4 syntax; tested on PHP 8.2.

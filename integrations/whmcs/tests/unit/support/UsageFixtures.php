@@ -1,5 +1,5 @@
 <?php
-// Usage messages as the functions send them (CONTRACT.md §5), signed with a given secret.
+// Usage messages as the functions send them (docs/contract.md §6), signed with a given secret.
 
 namespace Vhis3Tests;
 

@@ -1,5 +1,5 @@
 <?php
-// Signed calls to the functions (CONTRACT.md §3): one envelope per run, retried within the run
+// Signed calls to the functions (docs/contract.md §2 and §4): one envelope per run, retried within the run
 // with the same webhook-id and body when no answer arrived or the answer says "try again", each
 // attempt signed afresh and written to the module log with its secrets masked.
 

@@ -1,6 +1,6 @@
 <?php
 // A refusal or failure answered by the functions, turned into words for WHMCS staff: what failed
-// and what to do, from the answer's status, code and reason (CONTRACT.md §3). The functions never
+// and what to do, from the answer's status, code and reason (docs/contract.md §5). The functions never
 // put keys or secrets in their messages, so quoting them is safe.
 
 declare(strict_types=1);

@@ -1,5 +1,5 @@
 <?php
-// What each WHMCS action does (CONTRACT.md §7): CreateAccount → provision, SuspendAccount →
+// What each WHMCS action does (integrations/whmcs/README.md): CreateAccount → provision, SuspendAccount →
 // suspend, UnsuspendAccount → resume, TerminateAccount → terminate, ChangePackage → provision with
 // the product's new plan, Rotate key → rotate-key. Every action answers "success" or one sentence
 // for staff saying what failed; nothing here lets a PHP error or a secret reach WHMCS.

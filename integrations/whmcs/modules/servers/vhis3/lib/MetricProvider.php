@@ -1,5 +1,5 @@
 <?php
-// Usage billing (WHMCS 7.9+): the metrics of CONTRACT.md §7 per service, keyed by the service's
+// Usage billing (WHMCS 7.9+): the four metrics of integrations/whmcs/README.md (section 5) per service, keyed by the service's
 // Username (the S3 user's e-mail), month-to-date from what usage.php stored. All four are
 // TYPE_PERIOD_MONTH: WHMCS keeps one value per calendar month and overwrites it on every
 // collection, so each value is the month's total so far, never a delta.

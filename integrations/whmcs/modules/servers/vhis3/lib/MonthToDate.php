@@ -1,5 +1,5 @@
 <?php
-// One S3 user's usage in the current calendar month (UTC), in the units CONTRACT.md §7 bills:
+// One S3 user's usage in the current calendar month (UTC), in the units the module bills:
 // GB = 10^9 bytes; storage as GB-months to date = the month's hourly measurements of stored bytes,
 // summed, / 10^9, / the hours in the whole month.
 

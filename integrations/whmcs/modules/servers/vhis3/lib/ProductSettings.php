@@ -137,7 +137,7 @@ final class ProductSettings
         return new self($plan, $identity, $termination, $endpoint);
     }
 
-    /** `data.plan` of provision (CONTRACT.md §3). */
+    /** `data.plan` of provision (docs/contract.md §3). */
     public function plan(): array
     {
         return $this->plan;

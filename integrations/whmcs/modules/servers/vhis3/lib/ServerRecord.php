@@ -1,7 +1,7 @@
 <?php
 // The WHMCS server record, read once per call: where the functions listen (Hostname, Port, Secure;
 // a Hostname may carry a path prefix, `host/prefix`), the secret the module signs with (Password)
-// and the usage secret usage.php verifies with (Access Hash). CONTRACT.md §7.
+// and the usage secret usage.php verifies with (Access Hash). integrations/whmcs/README.md, section 2.
 
 declare(strict_types=1);
 

@@ -1,5 +1,5 @@
 <?php
-// What WHMCS keeps for a service (CONTRACT.md §7): the S3 user's e-mail in Username, its secret
+// What WHMCS keeps for a service (integrations/whmcs/README.md): the S3 user's e-mail in Username, its secret
 // key in Password (tblhosting.password, which WHMCS encrypts), its access key id in the custom
 // field "Access Key ID"; written only through $params['model']->serviceProperties.
 

@@ -1,5 +1,5 @@
 <?php
-// A usage delivery (CONTRACT.md §5) checked and reduced to what billing needs: per gateway user
+// A usage delivery (docs/contract.md §6) checked and reduced to what billing needs: per gateway user
 // and e-mail, the transfer counters of one statistics object (`usage.collected`) or the bytes
 // stored in one hour (`usage.storage`). Anything else is refused with the field that is wrong.
 

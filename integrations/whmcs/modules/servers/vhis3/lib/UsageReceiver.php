@@ -1,8 +1,9 @@
 <?php
-// usage.php's logic (CONTRACT.md §7): verify the Standard Webhooks signature against the Access
-// Hash of every vhis3 server record (401, nothing stored), check the body is a §5 message (400),
-// store it once by webhook-id, and answer 2xx only once it is stored (a redelivery: 2xx, nothing
-// changes). Everything else is a 5xx, which the sender retries.
+// usage.php's logic (integrations/whmcs/README.md, section 4): verify the Standard Webhooks
+// signature against the Access Hash of every vhis3 server record (401, nothing stored), check the
+// body is a usage message of docs/contract.md §6 (400), store it once by webhook-id, and answer
+// 2xx only once it is stored (a redelivery: 2xx, nothing changes). Everything else is a 5xx,
+// which the sender retries.
 
 declare(strict_types=1);
 

@@ -14,7 +14,7 @@ final class WebhookSecrets
     private const MIN_KEY_BYTES = 24;
     private const MAX_KEY_BYTES = 64;
     private const BASE64 = '/^(?:[A-Za-z0-9+\/]{4})*(?:[A-Za-z0-9+\/]{2}==|[A-Za-z0-9+\/]{3}=)?$/D';
-    /** Accepted distance between webhook-timestamp and now, either way (CONTRACT.md §3 and §7). */
+    /** Accepted distance between webhook-timestamp and now, either way (docs/contract.md §2). */
     public const TOLERANCE_SECONDS = 300;
 
     /** @var string[] decoded keys */
