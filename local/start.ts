@@ -7,7 +7,6 @@ import { loadConfig } from '../shared/config.ts';
 import { AppError, ConfigurationError } from '../shared/errors.ts';
 import { createRuntime, setRuntime } from '../shared/runtime/runtime.ts';
 import { generateWebhookSecret } from '../shared/signing/index.ts';
-import { usageServices } from '../shared/usage/collect.ts';
 import { loadHandler } from './functions.ts';
 import { localContext } from './lambda-context.ts';
 import { startLocalServer } from './server.ts';
@@ -55,7 +54,7 @@ async function main(): Promise<void> {
   // (a malformed secret, a usage URL without a signing secret) stops start-up here and not at the
   // first call.
   const runtime = createRuntime(loadConfig());
-  usageServices(runtime);
+  runtime.usage();
   setRuntime(runtime);
 
   let ready = false;

@@ -1,7 +1,7 @@
 // collect-usage: sweep the gateway's statistics objects and stored bytes into usage messages.
 import { CollectUsageData, parseInput } from '../../shared/lifecycle/requests.ts';
 import { createLifecycleHandler } from '../../shared/runtime/lifecycle-handler.ts';
-import { collectUsage } from '../../shared/usage/collect.ts';
+import { runCollectUsage } from '../../shared/runtime/usage.ts';
 
 /**
  * A sweep asked for over HTTP sweeps for at most this long and answers what it did (`complete:
@@ -15,5 +15,6 @@ export const handler = createLifecycleHandler({
   parse: (data) => parseInput(CollectUsageData, data, 'data'),
   fromSchedule: (time) => ({ type: 'collect-usage', timestamp: time.toISOString(), data: {} }),
   httpBudgetMs: HTTP_SWEEP_BUDGET_MS,
-  run: (_request, { runtime, events, lambdaContext }) => collectUsage(runtime, { events, lambdaContext }),
+  run: (_request, { runtime, events, lambdaContext }) =>
+    runCollectUsage(runtime, { events, remainingMs: () => lambdaContext.getRemainingTimeInMillis() }),
 });

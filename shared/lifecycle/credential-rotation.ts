@@ -16,18 +16,9 @@
 // days later on the schedule — and that createSecret refuses (the rotation fails and is retried)
 // while the previous key stopped being current less than PREVIOUS_KEY_GRACE_SECONDS ago. At every
 // moment exactly one AWSCURRENT works, and the system user holds at most two keys.
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import {
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  ResourceNotFoundException,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError, ConflictError } from '../errors.ts';
 import type { OstorClient } from '../ostor/index.ts';
 import { accessKeyIdProblem, userIdProblem } from '../ostor/validate.ts';
-import { SECRET_MAX_AGE_SECONDS } from '../runtime/secrets.ts';
 import type { Credentials } from '../signing/index.ts';
 import type { LifecycleEvents } from './ports.ts';
 import { silentEvents } from './ports.ts';
@@ -55,8 +46,45 @@ export type RotationGateway = Pick<OstorClient, 'getUser' | 'generateKey' | 'rev
   close?(): Promise<void>;
 };
 
+/** A stored version of the secret: its string value and when it was created. */
+export interface StoredVersion {
+  readonly value: string;
+  readonly createdDate: Date | undefined;
+}
+
+/** The secret store as the rotation protocol sees it (Secrets Manager: shared/store/secrets-manager.ts). */
+export interface SecretVersions {
+  /** Whether rotation is on, each version's stages, and when a rotation last completed. */
+  describe(secretId: string): Promise<{
+    readonly rotationEnabled: boolean;
+    readonly versions: Readonly<Record<string, readonly string[]>>;
+    readonly lastRotated: Date | undefined;
+  }>;
+  /** A version's value by stage (and id), or undefined when there is none or it has no value yet. */
+  read(
+    secretId: string,
+    selector: { readonly versionId?: string; readonly stage: string },
+  ): Promise<StoredVersion | undefined>;
+  /** Stores `value` as version `versionId` under `stage`; the same call again changes nothing. */
+  putPending(secretId: string, versionId: string, value: string, stage: string): Promise<void>;
+  /** Moves `stage` to `toVersionId`, taking it from `fromVersionId`. */
+  moveStage(
+    secretId: string,
+    stage: string,
+    toVersionId: string,
+    fromVersionId: string | undefined,
+  ): Promise<void>;
+}
+
+/**
+ * How long a function trusts a fetched secret before asking the store again (every secret, the
+ * gateway key pair included). Rotation depends on it: a key stays valid at least this long after
+ * its version stopped being current, so it is defined here and the secrets providers read it.
+ */
+export const SECRET_MAX_AGE_SECONDS = 300;
+
 export interface RotationDependencies {
-  readonly secrets: Pick<SecretsManagerClient, 'send'>;
+  readonly secrets: SecretVersions;
   /**
    * A new gateway client signing with `credentials`: the current key to manage keys, the pending key
    * to test it. The step closes it when done.
@@ -105,11 +133,11 @@ export async function rotateGatewayCredentials(
     });
   }
   const events = deps.events ?? silentEvents;
-  const described = await deps.secrets.send(new DescribeSecretCommand({ SecretId: request.secretId }));
-  if (described.RotationEnabled !== true) {
+  const described = await deps.secrets.describe(request.secretId);
+  if (!described.rotationEnabled) {
     throw new CredentialRotationError('rotation_disabled', 'rotation is not enabled on the secret');
   }
-  const versions = described.VersionIdsToStages ?? {};
+  const versions = described.versions;
   const stages = versions[request.token];
   if (stages === undefined) {
     throw new CredentialRotationError('unknown_version', 'the secret has no version with this token', {
@@ -135,7 +163,7 @@ export async function rotateGatewayCredentials(
     deps,
     events,
     versions,
-    lastRotated: described.LastRotatedDate,
+    lastRotated: described.lastRotated,
   };
   switch (request.step) {
     case 'createSecret':
@@ -162,17 +190,16 @@ interface StepContext {
 async function createSecret({ request, deps, events, lastRotated }: StepContext): Promise<void> {
   // Idempotent on the token: a stored AWSPENDING value means an earlier run got this far.
   if (
-    (await readVersion(deps, request.secretId, { VersionId: request.token, VersionStage: AWSPENDING })) !==
-    undefined
+    (await deps.secrets.read(request.secretId, { versionId: request.token, stage: AWSPENDING })) !== undefined
   ) {
     events.info('credential rotation: pending version already stored', { version: request.token });
     return;
   }
-  const currentVersion = await readVersion(deps, request.secretId, { VersionStage: AWSCURRENT });
+  const currentVersion = await deps.secrets.read(request.secretId, { stage: AWSCURRENT });
   if (currentVersion === undefined)
     throw new ConfigurationError(SECRET_VARIABLE, 'the secret has no AWSCURRENT value');
   const current = parseKeyPair(currentVersion.value, 'AWSCURRENT');
-  const previousVersion = await readVersion(deps, request.secretId, { VersionStage: AWSPREVIOUS });
+  const previousVersion = await deps.secrets.read(request.secretId, { stage: AWSPREVIOUS });
   const previous = previousVersion === undefined ? undefined : tryParseKeyPair(previousVersion.value);
 
   const gateway = deps.gatewayFor(current);
@@ -212,14 +239,7 @@ async function createSecret({ request, deps, events, lastRotated }: StepContext)
       secretAccessKey: fresh.secretAccessKey,
       userId: current.userId,
     };
-    await deps.secrets.send(
-      new PutSecretValueCommand({
-        SecretId: request.secretId,
-        ClientRequestToken: request.token,
-        SecretString: JSON.stringify(pending),
-        VersionStages: [AWSPENDING],
-      }),
-    );
+    await deps.secrets.putPending(request.secretId, request.token, JSON.stringify(pending), AWSPENDING);
     events.info('credential rotation: pending version stored', {
       version: request.token,
       accessKeyId: fresh.accessKeyId,
@@ -230,10 +250,7 @@ async function createSecret({ request, deps, events, lastRotated }: StepContext)
 }
 
 async function testSecret({ request, deps, events }: StepContext): Promise<void> {
-  const stored = await readVersion(deps, request.secretId, {
-    VersionId: request.token,
-    VersionStage: AWSPENDING,
-  });
+  const stored = await deps.secrets.read(request.secretId, { versionId: request.token, stage: AWSPENDING });
   if (stored === undefined) {
     throw new CredentialRotationError(
       'pending_missing',
@@ -272,14 +289,7 @@ async function testSecret({ request, deps, events }: StepContext): Promise<void>
 
 async function finishSecret({ request, deps, events, versions }: StepContext): Promise<void> {
   const currentVersion = Object.entries(versions).find(([, stages]) => stages.includes(AWSCURRENT))?.[0];
-  await deps.secrets.send(
-    new UpdateSecretVersionStageCommand({
-      SecretId: request.secretId,
-      VersionStage: AWSCURRENT,
-      MoveToVersionId: request.token,
-      ...(currentVersion === undefined ? {} : { RemoveFromVersionId: currentVersion }),
-    }),
-  );
+  await deps.secrets.moveStage(request.secretId, AWSCURRENT, request.token, currentVersion);
   // The previous key stays: callers may hold it in their cache. The next createSecret revokes it.
   events.info(
     'credential rotation: new version is current; the previous key stays valid until the next rotation',
@@ -309,27 +319,6 @@ function checkPreviousKeyGrace(
       `the previous key may still be cached by callers; rotate again in ${Math.ceil(waitMs / 1000)} s`,
       { accessKeyId, retryAfterSeconds: Math.ceil(waitMs / 1000) },
     );
-  }
-}
-
-interface StoredVersion {
-  readonly value: string;
-  readonly createdDate: Date | undefined;
-}
-
-/** A version's string value, or undefined when there is no such version or it has no value yet. */
-async function readVersion(
-  deps: RotationDependencies,
-  secretId: string,
-  selector: { VersionId?: string; VersionStage: string },
-): Promise<StoredVersion | undefined> {
-  try {
-    const answer = await deps.secrets.send(new GetSecretValueCommand({ SecretId: secretId, ...selector }));
-    if (answer.SecretString === undefined) return undefined;
-    return { value: answer.SecretString, createdDate: answer.CreatedDate };
-  } catch (error) {
-    if (error instanceof ResourceNotFoundException) return undefined;
-    throw error;
   }
 }
 

@@ -17,7 +17,7 @@ import { verifyWebhook } from '../signing/index.ts';
 import { mapError } from './error-response.ts';
 import type { HttpResponse, Invocation } from './invocation.ts';
 import { classifyInvocation, jsonResponse } from './invocation.ts';
-import { createLogger, createMetrics } from './logging.ts';
+import { createLogger, createMetrics, eventsFrom } from './logging.ts';
 import type { Runtime } from './runtime.ts';
 import { getRuntime } from './runtime.ts';
 import { withMappedStack } from './stack-map.ts';
@@ -62,11 +62,7 @@ export function createLifecycleHandler<Request, Result>(
 ): LambdaHandler {
   const logger = createLogger(definition.type);
   const metrics = createMetrics(definition.type);
-  const events: LifecycleEvents = {
-    info: (message, details) => logger.info(message, details ?? {}),
-    warn: (message, details) => logger.warn(message, details ?? {}),
-    error: (message, details) => logger.error(message, details ?? {}),
-  };
+  const events: LifecycleEvents = eventsFrom(logger);
   // One runner per runtime, built on first use: each runtime has its own idempotency store.
   const runners = new WeakMap<Runtime, (input: IdempotentInput<Result>) => Promise<Result>>();
 

@@ -3,6 +3,7 @@
 import { LogFormatter, Logger, LogItem } from '@aws-lambda-powertools/logger';
 import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { LifecycleEvents } from '../lifecycle/ports.ts';
 import { mapStack } from './stack-map.ts';
 
 const SECRET_KEY = /secret|password|authorization|signature|credential|token|^key$|privatekey/i;
@@ -53,6 +54,15 @@ class RedactingLogFormatter extends LogFormatter {
     };
     return new LogItem({ attributes: redact({ ...base, ...additional }) as LogAttributes });
   }
+}
+
+/** The domain's event port (progress and decisions worth a log line), written to `logger`. */
+export function eventsFrom(logger: Logger): LifecycleEvents {
+  return {
+    info: (message, details) => logger.info(message, details ?? {}),
+    warn: (message, details) => logger.warn(message, details ?? {}),
+    error: (message, details) => logger.error(message, details ?? {}),
+  };
 }
 
 export function createLogger(serviceName: string): Logger {

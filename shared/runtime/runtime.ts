@@ -1,18 +1,36 @@
-// Module-scope singletons of a function: configuration, the gateway client, the stores and the
-// secrets. Built once per cold start (or once per local server), on first use.
+// The composition root: the only module that reads `Config` to build adapters. Module-scope
+// singletons of a function — the gateway client, the stores, the usage ledger and sink, the
+// secrets, credential rotation's clients — built once per cold start (or once per local server),
+// each on first use. Handlers hand the domain functions the ports they need from here.
 import { join } from 'node:path';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config.ts';
 import { loadConfig } from '../config.ts';
 import { ConfigurationError } from '../errors.ts';
+import type { RotationGateway, SecretVersions } from '../lifecycle/credential-rotation.ts';
 import type { LockStore, StateChangeStore } from '../lifecycle/ports.ts';
+import type { CredentialsSource } from '../ostor/index.ts';
 import { OstorClient } from '../ostor/index.ts';
+import type { Credentials } from '../signing/index.ts';
 import { dynamoLockStore, dynamoStateChangeStore } from '../store/dynamodb.ts';
+import { secretsManagerVersions } from '../store/secrets-manager.ts';
 import { SqliteStore } from '../store/sqlite.ts';
 import type { CredentialsProvider, WebhookSecretsProvider } from './secrets.ts';
 import { secretsManagerCredentials, staticCredentials, webhookSecrets } from './secrets.ts';
+import type { UsageServices } from './usage.ts';
+import { buildUsageServices } from './usage.ts';
+
+/** What credential rotation needs (rotate-key's Secrets Manager steps). */
+export interface RotationServices {
+  readonly secrets: SecretVersions;
+  /** A gateway client signing with `credentials`, with the configured timeouts. */
+  readonly gatewayFor: (credentials: Credentials) => RotationGateway;
+  /** The secret this function may rotate (OSTOR_CREDENTIALS_SECRET_ID). */
+  readonly expectedSecretId: string;
+}
 
 export interface Runtime {
   readonly config: Config;
@@ -23,6 +41,10 @@ export interface Runtime {
   readonly idempotencyStore: BasePersistenceLayer;
   /** Inbound webhook secrets; undefined only when neither WEBHOOK_SECRET nor WEBHOOK_SECRET_ID is set. */
   readonly webhookSecrets: WebhookSecretsProvider | undefined;
+  /** The usage ledger and sink (collect-usage); built on first use, refused when misconfigured. */
+  usage(): UsageServices;
+  /** Credential rotation's clients; refused unless the credentials are in Secrets Manager. */
+  rotation(): RotationServices;
 }
 
 export function createRuntime(config: Config): Runtime {
@@ -44,14 +66,19 @@ export function createRuntime(config: Config): Runtime {
     source.kind === 'static'
       ? staticCredentials({ accessKeyId: source.accessKeyId, secretAccessKey: source.secretAccessKey })
       : secretsManagerCredentials(source.secretId);
-  const gateway = new OstorClient({
-    endpoint: gatewayConfig.url.toString(),
-    credentials,
-    signatureVersion: gatewayConfig.signatureVersion,
-    region: gatewayConfig.region,
-    allowInsecureHttp: gatewayConfig.allowInsecureHttp,
-    timeouts: { headersMs: gatewayConfig.timeoutMs, bodyMs: gatewayConfig.timeoutMs },
-  });
+  const endpoint = gatewayConfig.url.toString();
+  const gatewayWith = (signer: CredentialsSource) =>
+    new OstorClient({
+      endpoint,
+      credentials: signer,
+      signatureVersion: gatewayConfig.signatureVersion,
+      region: gatewayConfig.region,
+      allowInsecureHttp: gatewayConfig.allowInsecureHttp,
+      timeouts: { headersMs: gatewayConfig.timeoutMs, bodyMs: gatewayConfig.timeoutMs },
+    });
+  const gateway = gatewayWith(credentials);
+  let usage: UsageServices | undefined;
+  let rotation: RotationServices | undefined;
 
   // The stores are opened on first use: a function that never needs one (collect-usage has no
   // webhook URL when deployed) neither opens a SQLite file on Lambda's read-only disk nor needs a
@@ -93,6 +120,25 @@ export function createRuntime(config: Config): Runtime {
       secretId: config.webhook.secretId,
       variable: 'WEBHOOK_SECRET',
     }),
+    usage() {
+      usage ??= buildUsageServices(config);
+      return usage;
+    },
+    rotation() {
+      if (rotation !== undefined) return rotation;
+      if (source.kind !== 'secrets-manager') {
+        throw new ConfigurationError(
+          'OSTOR_CREDENTIALS_SECRET_ID',
+          'rotation needs the credentials in Secrets Manager',
+        );
+      }
+      rotation = {
+        secrets: secretsManagerVersions(new SecretsManagerClient({})),
+        gatewayFor: gatewayWith,
+        expectedSecretId: source.secretId,
+      };
+      return rotation;
+    },
   };
 }
 

@@ -3,11 +3,12 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import * as z from 'zod';
 import { ConfigurationError } from '../errors.ts';
-import type { Credentials, WebhookSecret } from '../signing/index.ts';
+import { SECRET_MAX_AGE_SECONDS } from '../lifecycle/credential-rotation.ts';
+import type { Credentials, WebhookSecretsProvider } from '../signing/index.ts';
 import { parseWebhookSecrets } from '../signing/index.ts';
 
-/** How long a fetched secret is trusted before Secrets Manager is asked again. */
-export const SECRET_MAX_AGE_SECONDS = 300;
+export type { WebhookSecretsProvider } from '../signing/index.ts';
+export { SECRET_MAX_AGE_SECONDS };
 
 /**
  * Forced refetches (after a signature matched no cached secret, or the gateway refused the cached
@@ -72,11 +73,6 @@ export function parseCredentialsSecret(raw: unknown, variable: string): Credenti
     throw new ConfigurationError(variable, 'the secret must be JSON {"accessKeyId","secretAccessKey"}');
   }
   return parsed.data;
-}
-
-export interface WebhookSecretsProvider {
-  get(): Promise<readonly WebhookSecret[]>;
-  refresh(): Promise<readonly WebhookSecret[]>;
 }
 
 /** Inbound or outbound webhook secrets: `whsec_...` values separated by spaces during rotation. */

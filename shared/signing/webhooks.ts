@@ -7,6 +7,13 @@ import { ConfigurationError, InvalidInputError, UnauthorizedError } from '../err
 /** A Standard Webhooks secret: the decoded key, and a non-secret fingerprint for logs. */
 export type WebhookSecret = { readonly key: Uint8Array; readonly id: string };
 
+/** Where signing secrets come from (the environment, or Secrets Manager with a cache). */
+export interface WebhookSecretsProvider {
+  get(): Promise<readonly WebhookSecret[]>;
+  /** Fetches again, bypassing the cache: called once when a signature matches no cached secret. */
+  refresh(): Promise<readonly WebhookSecret[]>;
+}
+
 export interface WebhookMessage {
   id: string;
   /** Unix seconds. */

@@ -2,8 +2,8 @@
 // its sinks and the messages of docs/contract.md §6.
 export type { UsageCounters, UsageRecord } from './aggregate.ts';
 export { aggregateUsage } from './aggregate.ts';
-export type { CollectUsageOptions, UsageServices } from './collect.ts';
-export { collectUsage, LEDGER_FILE, NDJSON_FILE, usageServices } from './collect.ts';
+export type { CollectUsageDependencies } from './collect.ts';
+export { collectUsage } from './collect.ts';
 export { NdjsonSink, ndjsonLine } from './file-sink.ts';
 export type { LeaseResult, LedgerEntry, LedgerState, NewLedgerEntry, UsageLedger } from './ledger.ts';
 export { LEDGER_TTL_SECONDS, LedgerStateError, SWEEP_LEASE } from './ledger.ts';

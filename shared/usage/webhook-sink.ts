@@ -4,7 +4,7 @@
 // other answer is an honest failure: the message stays unacknowledged and is sent again next run.
 import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from '../http/pool.ts';
-import type { WebhookSecretsProvider } from '../runtime/secrets.ts';
+import type { WebhookSecretsProvider } from '../signing/index.ts';
 import { webhookHeaders } from '../signing/index.ts';
 import type { OutboundMessage } from './messages.ts';
 import type { DeliveryOptions, DeliveryOutcome, UsageSink } from './sink.ts';

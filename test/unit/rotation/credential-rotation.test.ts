@@ -1,6 +1,7 @@
 // The gateway credential rotation, step by step, against the real emulator, with Secrets Manager
 // modelled behind aws-sdk-client-mock. After every step — and after a failure injected at every
 // step — exactly one AWSCURRENT exists and works, and the system user holds at most two keys.
+
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -20,6 +21,7 @@ import {
 } from '../../../shared/lifecycle/credential-rotation.ts';
 import { OstorClient } from '../../../shared/ostor/index.ts';
 import type { Credentials } from '../../../shared/signing/index.ts';
+import { secretsManagerVersions } from '../../../shared/store/secrets-manager.ts';
 import { CURRENT, PENDING, PREVIOUS, SecretModel } from './secrets-manager-model.ts';
 
 const STEPS: readonly RotationStep[] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
@@ -44,7 +46,7 @@ function gatewayFor(credentials: Credentials): OstorClient {
 
 function deps(overrides: Partial<RotationDependencies> = {}): RotationDependencies {
   return {
-    secrets: new SecretsManagerClient({ region: 'us-east-1' }),
+    secrets: secretsManagerVersions(new SecretsManagerClient({ region: 'us-east-1' })),
     gatewayFor,
     expectedSecretId: model.arn,
     now: () => now,

@@ -1,4 +1,4 @@
-// collect-usage wired to a real runtime: the handler (scheduled, direct and signed HTTP
+// collect-usage wired by the composition root to a real runtime: the handler (scheduled, direct and signed HTTP
 // invocations), the NDJSON sink and summary table without USAGE_WEBHOOK_URL, and the webhook with it.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,10 +11,10 @@ import { silentEvents } from '../../../shared/lifecycle/ports.ts';
 import type { LambdaHandler } from '../../../shared/runtime/lifecycle-handler.ts';
 import type { Runtime } from '../../../shared/runtime/runtime.ts';
 import { createRuntime, setRuntime } from '../../../shared/runtime/runtime.ts';
+import { LEDGER_FILE, NDJSON_FILE, runCollectUsage } from '../../../shared/runtime/usage.ts';
 import { generateWebhookSecret, parseWebhookSecrets, webhookHeaders } from '../../../shared/signing/index.ts';
-import { collectUsage, LEDGER_FILE, NDJSON_FILE } from '../../../shared/usage/collect.ts';
-import type { Gateway, Receiver } from './peers.ts';
-import { startGateway, startReceiver } from './peers.ts';
+import type { Gateway, Receiver } from '../usage/peers.ts';
+import { startGateway, startReceiver } from '../usage/peers.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'collect-usage-'));
 let dirs = 0;
@@ -84,7 +84,10 @@ describe('collect-usage without USAGE_WEBHOOK_URL', () => {
     const printed: string[] = [];
 
     // Act
-    const result = await collectUsage(local, { events: silentEvents, print: (text) => printed.push(text) });
+    const result = await runCollectUsage(local, {
+      events: silentEvents,
+      print: (text) => printed.push(text),
+    });
 
     // Assess
     expect(result).toMatchObject({
@@ -119,10 +122,10 @@ describe('collect-usage without USAGE_WEBHOOK_URL', () => {
     // Prepare
     seed();
     const { runtime: local, dataDir } = runtime();
-    await collectUsage(local, { events: silentEvents, print: () => {} });
+    await runCollectUsage(local, { events: silentEvents, print: () => {} });
 
     // Act
-    const second = await collectUsage(local, { events: silentEvents, print: () => {} });
+    const second = await runCollectUsage(local, { events: silentEvents, print: () => {} });
 
     // Assess
     expect(second).toMatchObject({ objects: 0, delivered: 0, storage: { delivered: 0, failed: 0 } });
@@ -141,7 +144,7 @@ describe('collect-usage with USAGE_WEBHOOK_URL', () => {
     const printed: string[] = [];
 
     // Act
-    const result = await collectUsage(deployed, {
+    const result = await runCollectUsage(deployed, {
       events: silentEvents,
       print: (text) => printed.push(text),
     });
@@ -161,7 +164,9 @@ describe('collect-usage with USAGE_WEBHOOK_URL', () => {
     const { runtime: unsigned } = runtime({ USAGE_WEBHOOK_URL: receiver.url.toString() });
 
     // Act
-    const failure = await collectUsage(unsigned, { events: silentEvents }).catch((error: unknown) => error);
+    const failure = await runCollectUsage(unsigned, { events: silentEvents }).catch(
+      (error: unknown) => error,
+    );
 
     // Assess
     expect(failure).toBeInstanceOf(ConfigurationError);
