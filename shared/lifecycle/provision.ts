@@ -1,5 +1,6 @@
 // provision: make sure one user exists for the email and carries the plan. Check-then-create, so
 // a repeat (or a user made by hand) is adopted instead of duplicated.
+import { outcomeUnknown } from '../errors.ts';
 import type { AccessKey, OstorClient, UserRef } from '../ostor/index.ts';
 import { MalformedResponseError, userIdProblem } from '../ostor/index.ts';
 import { withCustomerLock } from './customer-lock.ts';
@@ -130,7 +131,7 @@ async function createOrRecover(
   try {
     return await gateway.createUser(email);
   } catch (error) {
-    if ((error as { outcomeUnknown?: unknown }).outcomeUnknown !== true) throw error;
+    if (!outcomeUnknown(error)) throw error;
     const made = await gateway.findUser({ email });
     if (made === undefined) throw error;
     events.warn('created user recovered after a lost answer', { userId: made.userId });

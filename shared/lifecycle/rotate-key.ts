@@ -3,6 +3,7 @@
 // previous one. A crash between generate and revoke leaves two keys, which the next rotation
 // handles like any other two-key user. Every id the run may send back is checked before its first
 // change.
+import { outcomeUnknown } from '../errors.ts';
 import type { OstorClient, User } from '../ostor/index.ts';
 import { accessKeyIdProblem, MalformedResponseError, userIdProblem } from '../ostor/index.ts';
 import { withCustomerLock } from './customer-lock.ts';
@@ -110,7 +111,7 @@ async function generateOrRecover(
   try {
     return await gateway.generateKey(ref);
   } catch (error) {
-    if ((error as { outcomeUnknown?: unknown }).outcomeUnknown !== true) throw error;
+    if (!outcomeUnknown(error)) throw error;
     const after = await gateway.getUser(ref);
     const made = after.accessKeys.filter((key) => !before.includes(key.accessKeyId));
     if (made.length !== 1 || made[0] === undefined) throw error;

@@ -4,7 +4,7 @@
 // multipart upload. Every step tolerates having been done already, so a run that crashed half-way
 // is finished by the next one. Every name the run will send back (the user id, its buckets' and
 // accounts' names) is checked before its first change.
-import { ConflictError } from '../errors.ts';
+import { ConflictError, hasCode } from '../errors.ts';
 import type { DeleteObjectsResult, OstorClient, User } from '../ostor/index.ts';
 import {
   accountNameProblem,
@@ -274,13 +274,9 @@ async function ignoreMissing<T, F>(promise: Promise<T>, fallback: F): Promise<T 
   try {
     return await promise;
   } catch (error) {
-    if (isNotFound(error)) return fallback;
+    if (hasCode(error, 'not_found')) return fallback;
     throw error;
   }
-}
-
-function isNotFound(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'not_found';
 }
 
 async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {

@@ -4,7 +4,7 @@
 // is validated before any request; every query is built by `query.ts`; every answer goes through
 // a zod schema into a camelCase domain type.
 import type { z } from 'zod';
-import { InvalidInputError } from '../errors.ts';
+import { hasCode, InvalidInputError } from '../errors.ts';
 import { GatewayError, GatewayNotFoundError, MalformedResponseError } from './errors.ts';
 import type { QueryParam } from './query.ts';
 import { FLAG, ostorParams, s3Path } from './query.ts';
@@ -820,7 +820,7 @@ async function orUndefined<T>(promise: Promise<T>): Promise<T | undefined> {
   try {
     return await promise;
   } catch (error) {
-    if (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'not_found') {
+    if (hasCode(error, 'not_found')) {
       return undefined;
     }
     throw error;

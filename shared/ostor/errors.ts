@@ -62,7 +62,7 @@ export class GatewayNotFoundError extends NotFoundError implements Fields {
   readonly gatewayMessage: string | undefined;
   readonly gatewayCode: string | undefined;
   readonly attempts: number;
-  readonly outcomeUnknown: boolean;
+  override readonly outcomeUnknown: boolean;
   constructor(context: GatewayErrorContext) {
     super(describe(context, 'not found'), causeOf(context));
     ({
@@ -94,7 +94,7 @@ export class GatewayConflictError extends ConflictError implements Fields {
   readonly gatewayMessage: string | undefined;
   readonly gatewayCode: string | undefined;
   readonly attempts: number;
-  readonly outcomeUnknown: boolean;
+  override readonly outcomeUnknown: boolean;
   declare readonly reason: GatewayConflictReason;
   constructor(reason: GatewayConflictReason, context: GatewayErrorContext) {
     super(reason, describe(context, `conflict (${reason.replaceAll('_', ' ')})`), {}, causeOf(context));
@@ -116,7 +116,7 @@ export abstract class GatewayError extends AppError implements Fields {
   readonly gatewayMessage: string | undefined;
   readonly gatewayCode: string | undefined;
   readonly attempts: number;
-  readonly outcomeUnknown: boolean;
+  override readonly outcomeUnknown: boolean;
   protected constructor(
     code:
       | 'gateway_rejected'
@@ -150,7 +150,7 @@ export type GatewayAuthReason = 'clock_skew' | 'signature' | 'access_denied';
 
 /** 403: the signature, the key or the clock is wrong, or the key is not a system user's. */
 export class GatewayAuthError extends GatewayError {
-  readonly reason: GatewayAuthReason;
+  declare readonly reason: GatewayAuthReason;
   constructor(reason: GatewayAuthReason, context: GatewayErrorContext) {
     super('gateway_auth', `the gateway refused the credentials (${reason.replaceAll('_', ' ')})`, context);
     this.reason = reason;

@@ -5,7 +5,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { checkGatewayUrl } from '../config.ts';
 import { timeLeft } from '../deadline.ts';
-import { ConfigurationError, InvalidInputError } from '../errors.ts';
+import { ConfigurationError, InvalidInputError, systemCode } from '../errors.ts';
 import { Pool } from '../http/pool.ts';
 import type { Credentials } from '../signing/sigv2.ts';
 import { signRequestV2 } from '../signing/sigv2.ts';
@@ -461,7 +461,7 @@ const NOT_SENT = new Set([
 ]);
 
 function transportFailure(error: unknown, base: { operation: string; attempts: number }): Attempt {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  const code = systemCode(error);
   // Our own mistakes (a header undici refuses, a destroyed pool) are not the gateway's.
   if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED')
     throw error;

@@ -1,5 +1,10 @@
 // The one place where errors become HTTP statuses and `{ error: { code, message } }` bodies.
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyValidationError,
+} from '@aws-lambda-powertools/idempotency';
 import { AppError } from '../errors.ts';
+import { GatewayUnavailableError } from '../ostor/errors.ts';
 
 export interface ErrorBody {
   readonly error: {
@@ -35,10 +40,8 @@ export function mapError(error: unknown): MappedError {
   if (error instanceof AppError) {
     let status = STATUS_BY_CODE[error.code] ?? 500;
     // A gateway that answered with a 5xx failed (502); one that could not be reached is unavailable (503).
-    const gatewayStatus = (error as { status?: unknown }).status;
-    if (error.code === 'gateway_unavailable' && typeof gatewayStatus === 'number') status = 502;
-    const reason = (error as { reason?: unknown }).reason;
-    const details = (error as { details?: unknown }).details;
+    if (error instanceof GatewayUnavailableError && error.status !== undefined) status = 502;
+    const { reason, details } = error;
     return {
       status,
       fault: status >= 500,
@@ -46,14 +49,13 @@ export function mapError(error: unknown): MappedError {
         error: {
           code: error.code,
           message: error.message,
-          ...(typeof reason === 'string' ? { reason } : {}),
-          ...(details !== undefined && Object.keys(details as object).length > 0 ? { details } : {}),
+          ...(reason === undefined ? {} : { reason }),
+          ...(details !== undefined && Object.keys(details).length > 0 ? { details } : {}),
         },
       },
     };
   }
-  const name = error instanceof Error ? error.name : '';
-  if (name === 'IdempotencyValidationError') {
+  if (error instanceof IdempotencyValidationError) {
     return {
       status: 409,
       fault: false,
@@ -66,7 +68,7 @@ export function mapError(error: unknown): MappedError {
       },
     };
   }
-  if (name === 'IdempotencyAlreadyInProgressError') {
+  if (error instanceof IdempotencyAlreadyInProgressError) {
     return {
       status: 409,
       fault: false,

@@ -9,7 +9,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { deadlineFor, runWithDeadline } from '../deadline.ts';
-import { ConfigurationError, InvalidInputError } from '../errors.ts';
+import { ConfigurationError, InvalidInputError, UnauthorizedError } from '../errors.ts';
 import type { LifecycleEvents } from '../lifecycle/ports.ts';
 import type { EventType } from '../lifecycle/requests.ts';
 import { Envelope, parseInput } from '../lifecycle/requests.ts';
@@ -196,7 +196,7 @@ async function verify(runtime: Runtime, invocation: Extract<Invocation, { kind: 
     }).id;
   } catch (error) {
     // A secret rotated in Secrets Manager since it was cached: look once more before refusing.
-    if ((error as { reason?: unknown }).reason !== 'no_matching_signature') throw error;
+    if (!(error instanceof UnauthorizedError) || error.reason !== 'no_matching_signature') throw error;
     return verifyWebhook({
       headers: invocation.headers,
       body: invocation.rawBody,

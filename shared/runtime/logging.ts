@@ -3,6 +3,7 @@
 import { LogFormatter, Logger, LogItem } from '@aws-lambda-powertools/logger';
 import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { AppError, systemCode } from '../errors.ts';
 import type { LifecycleEvents } from '../lifecycle/ports.ts';
 import { mapStack } from './stack-map.ts';
 
@@ -20,7 +21,7 @@ export function redact(value: unknown, depth = 0): unknown {
       {
         name: value.name,
         message: value.message,
-        code: (value as { code?: unknown }).code,
+        code: value instanceof AppError ? value.code : systemCode(value),
         // Mapped to the TypeScript sources first, so the redaction below also covers the mapped text.
         stack: typeof value.stack === 'string' ? mapStack(value.stack) : undefined,
         // The error underneath (a failed SDK call inside a Powertools error, say), redacted alike.
