@@ -21,6 +21,7 @@ import { loadConfig } from '../../shared/config.ts';
 import { createLifecycleHandler, type LambdaHandler } from '../../shared/runtime/lifecycle-handler.ts';
 import { createRuntime, setRuntime } from '../../shared/runtime/runtime.ts';
 import { generateWebhookSecret } from '../../shared/signing/index.ts';
+import { httpApiEvent } from './events.ts';
 
 let emulator: Emulator;
 let system: { accessKeyId: string; secretAccessKey: string };
@@ -46,56 +47,6 @@ interface HttpResponse {
   statusCode: number;
   headers: Record<string, string>;
   body: string;
-}
-
-/**
- * An HTTP API (payload format 2.0) event for the $default stage, shaped as API Gateway sends it
- * (AWS docs, "Working with AWS Lambda proxy integrations for HTTP APIs").
- */
-function httpApiEvent(
-  method: 'GET' | 'POST',
-  path: string,
-  body: string | undefined,
-  options: { base64?: boolean; headers?: Record<string, string> } = {},
-) {
-  const now = new Date();
-  const host = 'a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com';
-  return {
-    version: '2.0',
-    routeKey: `${method} ${path}`,
-    rawPath: path,
-    rawQueryString: '',
-    headers: {
-      accept: '*/*',
-      'content-length': String(Buffer.byteLength(body ?? '')),
-      'content-type': 'application/json',
-      host,
-      'user-agent': 'billing-system/1.0',
-      'x-amzn-trace-id': 'Root=1-67891233-abcdef012345678912345678',
-      'x-forwarded-for': '203.0.113.7',
-      'x-forwarded-port': '443',
-      'x-forwarded-proto': 'https',
-      ...options.headers,
-    },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'a1b2c3d4e5',
-      domainName: host,
-      domainPrefix: 'a1b2c3d4e5',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.7', userAgent: 'billing-system/1.0' },
-      requestId: `req-${Math.random().toString(36).slice(2)}`,
-      routeKey: `${method} ${path}`,
-      stage: '$default',
-      time: '06/Dec/2026:02:30:00 +0000',
-      timeEpoch: now.getTime(),
-    },
-    ...(body === undefined
-      ? {}
-      : {
-          body: options.base64 === true ? Buffer.from(body, 'utf8').toString('base64') : body,
-          isBase64Encoded: options.base64 === true,
-        }),
-  };
 }
 
 /** Standard Webhooks headers for `body`, signed by the reference library. */
