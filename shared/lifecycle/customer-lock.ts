@@ -4,6 +4,7 @@
 // that cannot get it in time is refused as `in_progress` (409) and the billing system retries.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay } from '../backoff.ts';
 import { ConflictError } from '../errors.ts';
 import type { LockStore } from './ports.ts';
 
@@ -25,8 +26,10 @@ export async function withCustomerLock<T>(
   const owner = randomUUID();
   const ttlMs = options.ttlMs ?? 30_000;
   const deadline = Date.now() + (options.waitMs ?? 10_000);
-  let pause = 25;
+  let tries = 0;
   while (!(await locks.tryAcquire(name, owner, ttlMs))) {
+    // 25 ms, doubling up to 500 ms: a short lock is usually free again within a few tries.
+    const pause = backoffDelay(++tries, { baseMs: 25, maxMs: 500 });
     if (Date.now() + pause > deadline) {
       throw new ConflictError(
         'in_progress',
@@ -34,7 +37,6 @@ export async function withCustomerLock<T>(
       );
     }
     await sleep(pause);
-    pause = Math.min(pause * 2, 500);
   }
   try {
     return await work();

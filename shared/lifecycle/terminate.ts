@@ -4,6 +4,7 @@
 // multipart upload. Every step tolerates having been done already, so a run that crashed half-way
 // is finished by the next one. Every name the run will send back (the user id, its buckets' and
 // accounts' names) is checked before its first change.
+import { forEachConcurrently } from '../concurrency.ts';
 import { ConflictError, hasCode } from '../errors.ts';
 import type { DeleteObjectsResult, OstorClient, User } from '../ostor/index.ts';
 import {
@@ -84,7 +85,7 @@ export async function terminate(
     // bucket from ever emptying, and a purge that fails half-way must not leave an enabled user
     // with half its data.
     if (buckets.length > 0) await gateway.disableUser(ref);
-    await forEachLimited(buckets, options.concurrency ?? 4, async (name) => {
+    await forEachConcurrently(buckets, options.concurrency ?? 4, async (name) => {
       // Current objects first, by key, exactly as for a plain bucket; then whatever versioning left
       // (noncurrent versions and the delete markers the first pass may have added); then uploads.
       const removed = await emptyBucket(gateway, name);
@@ -241,7 +242,7 @@ export async function abortUploads(
     const first = page?.uploads[0];
     if (page === undefined || first === undefined) return aborted;
     previous = notListedAgain(bucket, previous, `${first.key}\u0000${first.uploadId}`);
-    await forEachLimited(page.uploads, 8, async (upload) => {
+    await forEachConcurrently(page.uploads, 8, async (upload) => {
       // Gone already (completed, or aborted by an earlier run): that is what was asked.
       await ignoreMissing(gateway.abortMultipartUpload(bucket, upload.key, upload.uploadId), undefined);
     });
@@ -277,15 +278,4 @@ async function ignoreMissing<T, F>(promise: Promise<T>, fallback: F): Promise<T 
     if (hasCode(error, 'not_found')) return fallback;
     throw error;
   }
-}
-
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  });
-  await Promise.all(workers);
 }

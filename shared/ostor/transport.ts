@@ -3,6 +3,7 @@
 // credentials refresh after a 403, and every failure turned into a named error that carries the
 // gateway's message but never a signature, an Authorization header or a secret.
 import { setTimeout as delay } from 'node:timers/promises';
+import { backoffDelay } from '../backoff.ts';
 import { checkGatewayUrl } from '../config.ts';
 import { timeLeft } from '../deadline.ts';
 import { ConfigurationError, InvalidInputError, systemCode } from '../errors.ts';
@@ -298,8 +299,11 @@ export class GatewayTransport {
         }
         throw failure;
       }
-      const ceiling = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (failures - 1));
-      const pause = Math.floor(this.#random() * ceiling);
+      const pause = backoffDelay(failures, {
+        baseMs: this.#baseDelayMs,
+        maxMs: this.#maxDelayMs,
+        random: this.#random,
+      });
       const remaining = timeLeft();
       if (remaining !== undefined && remaining - pause < MIN_ATTEMPT_MS) {
         if (!request.idempotent && mayHaveApplied && !failure.outcomeUnknown) {

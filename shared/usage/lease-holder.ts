@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { systemCode } from '../errors.ts';
 
 /** A process, as recorded with the lease it holds. */
 export interface ProcessIdentity {
@@ -59,8 +60,8 @@ export const isHolderGone: HolderProbe = (holder, self) => {
     process.kill(holder.pid, 0);
   } catch (error) {
     // EPERM: a process with that pid exists but belongs to someone else; look further.
-    if ((error as { code?: unknown }).code === 'ESRCH') return true;
-    if ((error as { code?: unknown }).code !== 'EPERM') return false;
+    if (systemCode(error) === 'ESRCH') return true;
+    if (systemCode(error) !== 'EPERM') return false;
   }
   const now = kernelView(holder.pid);
   if (now === undefined) return false;

@@ -1,6 +1,69 @@
-// The table a local sweep prints when usage goes to usage.ndjson: what this run delivered per user
-// and the stored bytes it measured, so `npm start` shows usage without a billing system.
-import type { UsageSweepReport } from './sweep.ts';
+// The local summary: what one sweep delivered per user and the stored bytes it measured, tallied
+// as it goes, and the table a local sweep prints when usage goes to usage.ndjson, so `npm start`
+// shows usage without a billing system.
+import type { UsageCounters, UsageRecord } from './aggregate.ts';
+import { addCounters, zeroCounters } from './aggregate.ts';
+import type { EmailDirectory } from './messages.ts';
+import type { UsageSweepResult } from './progress.ts';
+
+/** One user's usage delivered this run, for the local summary table. */
+export interface UserUsage extends UsageCounters {
+  readonly userId: string;
+  readonly email: string | null;
+  /** Statistics objects with at least one record of the user. */
+  readonly objects: number;
+}
+
+export interface UserStorage {
+  readonly userId: string;
+  readonly email: string | null;
+  readonly bytes: bigint;
+  readonly buckets: number;
+}
+
+export interface UsageSweepReport {
+  readonly result: UsageSweepResult;
+  /** Per user, sorted by user id: what this run delivered. */
+  readonly users: readonly UserUsage[];
+  /** Storage measured this run (whether or not a message was due). */
+  readonly storage: readonly UserStorage[];
+}
+
+type MutableUserUsage = { -readonly [K in keyof UserUsage]: UserUsage[K] };
+
+/** Per-user totals of what one sweep delivered, and the storage it measured. */
+export class UsageTally {
+  readonly #users = new Map<string, MutableUserUsage>();
+  storage: readonly UserStorage[] = [];
+
+  /** Adds one delivered object's records (sorted by user, as aggregateUsage answers them). */
+  add(records: readonly UsageRecord[], emails: EmailDirectory): void {
+    let previous: string | undefined;
+    for (const record of records) {
+      let user = this.#users.get(record.userId);
+      if (user === undefined) {
+        user = {
+          userId: record.userId,
+          email: emails.get(record.userId) ?? null,
+          objects: 0,
+          ...zeroCounters(),
+        };
+        this.#users.set(record.userId, user);
+      }
+      // Records are sorted by user: count each object once per user.
+      if (record.userId !== previous) user.objects += 1;
+      previous = record.userId;
+      addCounters(user, record);
+    }
+  }
+
+  report(result: UsageSweepResult): UsageSweepReport {
+    const users = [...this.#users.values()].sort((a, b) =>
+      a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0,
+    );
+    return { result, users, storage: this.storage };
+  }
+}
 
 export function formatSweepSummary(report: UsageSweepReport, at: Date, file: string): string {
   const r = report.result;

@@ -3,6 +3,8 @@
 // 429 and network errors (Retry-After honoured up to the cap), within the sweep's deadline. Any
 // other answer is an honest failure: the message stays unacknowledged and is sent again next run.
 import { setTimeout as delay } from 'node:timers/promises';
+import { backoffDelay } from '../backoff.ts';
+import { systemCode } from '../errors.ts';
 import { Pool } from '../http/pool.ts';
 import type { WebhookSecretsProvider } from '../signing/index.ts';
 import { webhookHeaders } from '../signing/index.ts';
@@ -89,9 +91,8 @@ export class WebhookSink implements UsageSink {
       if (!attempt.retryable) return this.#failed(attempts, attempt.status, attempt.reason);
       failures += 1;
       if (failures > this.#retries) return this.#failed(attempts, attempt.status, attempt.reason);
-      const ceiling = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (failures - 1));
       const wait = Math.max(
-        Math.floor(this.#random() * ceiling),
+        backoffDelay(failures, { baseMs: this.#baseDelayMs, maxMs: this.#maxDelayMs, random: this.#random }),
         Math.min(attempt.retryAfterMs ?? 0, this.#maxDelayMs),
       );
       if (this.#clock() + wait >= deadline) return this.#failed(attempts, attempt.status, attempt.reason);
@@ -142,7 +143,7 @@ export class WebhookSink implements UsageSink {
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       };
     } catch (error) {
-      const code = (error as { code?: unknown; name?: unknown }).code ?? (error as { name?: unknown }).name;
+      const code = systemCode(error) ?? (error instanceof Error ? error.name : undefined);
       return {
         status: undefined,
         retryable: true,

@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalDynamo, startDynalite } from '../../../bench/lib/dynalite.ts';
+import { GatewayNotFoundError } from '../../../shared/ostor/errors.ts';
 import type { BucketInfo, UsageObject } from '../../../shared/ostor/schemas.ts';
 import type { LeaseResult, NewLedgerEntry, UsageLedger } from '../../../shared/usage/ledger.ts';
 import { DynamoUsageLedger } from '../../../shared/usage/ledger-dynamodb.ts';
@@ -101,14 +102,14 @@ function fakeGateway(world: World): UsageGateway {
     getUsage: (name) =>
       world.fate.step('read', () => {
         const object = world.objects.get(name);
-        if (object === undefined) throw Object.assign(new Error('gone'), { code: 'not_found' });
+        if (object === undefined) throw new GatewayNotFoundError({ operation: 'usage.get' });
         return object;
       }),
     deleteUsage: (name) =>
       world.fate.step('delete', () => {
         if (!world.acks.has(name)) world.violations.push(`deleted before a 2xx: ${name}`);
         if (world.open.has(name)) world.violations.push(`deleted an open object: ${name}`);
-        if (!world.objects.delete(name)) throw Object.assign(new Error('gone'), { code: 'not_found' });
+        if (!world.objects.delete(name)) throw new GatewayNotFoundError({ operation: 'usage.delete' });
       }),
     listUsers: async () => {
       world.fate.alive();
