@@ -70,6 +70,7 @@ export function httpApiEvent(name: string, webhookSecret: string, body: string, 
       accountId: '123456789012',
       apiId: 'abc123',
       domainName: host,
+      domainPrefix: 'abc123',
       http: {
         method: 'POST',
         path: `/${name}`,

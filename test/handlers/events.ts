@@ -18,23 +18,24 @@ export function httpApiEvent(
 ) {
   const now = new Date();
   const host = 'a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com';
+  const headers: Record<string, string> = {
+    accept: '*/*',
+    'content-length': String(Buffer.byteLength(body ?? '')),
+    'content-type': 'application/json',
+    host,
+    'user-agent': 'billing-system/1.0',
+    'x-amzn-trace-id': 'Root=1-67891233-abcdef012345678912345678',
+    'x-forwarded-for': '203.0.113.7',
+    'x-forwarded-port': '443',
+    'x-forwarded-proto': 'https',
+    ...options.headers,
+  };
   return {
     version: '2.0',
     routeKey: `${method} ${path}`,
     rawPath: path,
     rawQueryString: '',
-    headers: {
-      accept: '*/*',
-      'content-length': String(Buffer.byteLength(body ?? '')),
-      'content-type': 'application/json',
-      host,
-      'user-agent': 'billing-system/1.0',
-      'x-amzn-trace-id': 'Root=1-67891233-abcdef012345678912345678',
-      'x-forwarded-for': '203.0.113.7',
-      'x-forwarded-port': '443',
-      'x-forwarded-proto': 'https',
-      ...options.headers,
-    },
+    headers,
     requestContext: {
       accountId: '123456789012',
       apiId: 'a1b2c3d4e5',

@@ -16,6 +16,7 @@ import { localContext } from '../../local/lambda-context.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { createRuntime, setRuntime } from '../../shared/runtime/runtime.ts';
 import { generateWebhookSecret } from '../../shared/signing/index.ts';
+import { httpApiEvent } from './events.ts';
 
 // Metrics decide at construction (module load) whether they are on: turn them on before the
 // handlers are imported, for the metric test below.
@@ -46,21 +47,14 @@ function useRuntime(extra: Record<string, string> = {}) {
 function functionUrlEvent(path: string, body: string, options: { id?: string; base64?: boolean } = {}) {
   const id = options.id ?? `msg_${Math.random().toString(36).slice(2)}`;
   const now = new Date();
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
+  return httpApiEvent('POST', path, body, {
+    base64: options.base64 === true,
     headers: {
-      'content-type': 'application/json',
       'webhook-id': id,
       'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
       'webhook-signature': new Webhook(webhookSecret).sign(id, now, body),
     },
-    requestContext: { http: { method: 'POST', path }, requestId: 'r', timeEpoch: now.getTime() },
-    body: options.base64 === true ? Buffer.from(body).toString('base64') : body,
-    isBase64Encoded: options.base64 === true,
-  };
+  });
 }
 
 const envelope = (type: string, data: unknown, timestamp = new Date().toISOString()) => ({

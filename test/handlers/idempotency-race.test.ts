@@ -15,6 +15,7 @@ import { localContext } from '../../local/lambda-context.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { createRuntime, setRuntime } from '../../shared/runtime/runtime.ts';
 import { generateWebhookSecret } from '../../shared/signing/index.ts';
+import { httpApiEvent } from './events.ts';
 
 let emulator: Emulator;
 let system: { accessKeyId: string; secretAccessKey: string };
@@ -44,20 +45,13 @@ afterAll(async () => {
 
 function delivery(id: string, body: string) {
   const now = new Date();
-  return {
-    version: '2.0',
-    routeKey: 'POST /provision',
-    rawPath: '/provision',
+  return httpApiEvent('POST', '/provision', body, {
     headers: {
-      'content-type': 'application/json',
       'webhook-id': id,
       'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
       'webhook-signature': new Webhook(webhookSecret).sign(id, now, body),
     },
-    requestContext: { http: { method: 'POST', path: '/provision' }, requestId: id, timeEpoch: now.getTime() },
-    body,
-    isBase64Encoded: false,
-  };
+  });
 }
 
 describe.each([

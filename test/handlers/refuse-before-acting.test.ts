@@ -14,6 +14,7 @@ import { loadConfig } from '../../shared/config.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { createRuntime, setRuntime } from '../../shared/runtime/runtime.ts';
 import { generateWebhookSecret } from '../../shared/signing/index.ts';
+import { httpApiEvent } from './events.ts';
 
 let emulator: Emulator;
 const webhookSecret = generateWebhookSecret();
@@ -46,19 +47,13 @@ const unique = (name: string) => `${name}.${Math.random().toString(36).slice(2, 
 function signedEvent(body: string) {
   const id = `msg_${Math.random().toString(36).slice(2)}`;
   const now = new Date();
-  return {
-    version: '2.0',
-    rawPath: '/provision',
+  return httpApiEvent('POST', '/provision', body, {
     headers: {
-      'content-type': 'application/json',
       'webhook-id': id,
       'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
       'webhook-signature': new Webhook(webhookSecret).sign(id, now, body),
     },
-    requestContext: { http: { method: 'POST', path: '/provision' } },
-    body,
-    isBase64Encoded: false,
-  };
+  });
 }
 
 /** The table of issue 10: each plan, and the field and problem the 400 must name. */

@@ -15,6 +15,7 @@ import { localContext } from '../../local/lambda-context.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { createRuntime, setRuntime } from '../../shared/runtime/runtime.ts';
 import { generateWebhookSecret } from '../../shared/signing/index.ts';
+import { httpApiEvent } from './events.ts';
 
 const secretsManager = mockClient(SecretsManagerClient);
 let emulator: Emulator;
@@ -56,18 +57,13 @@ function serveSecrets(values: Map<string, string>) {
 function signedEvent(secret: string, body: string) {
   const id = `msg_${++serial}`;
   const now = new Date();
-  return {
-    version: '2.0',
-    rawPath: '/',
+  return httpApiEvent('POST', '/provision', body, {
     headers: {
       'webhook-id': id,
       'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
       'webhook-signature': new Webhook(secret).sign(id, now, body),
     },
-    requestContext: { http: { method: 'POST' } },
-    body,
-    isBase64Encoded: false,
-  };
+  });
 }
 
 describe('gateway credentials from OSTOR_CREDENTIALS_SECRET_ID', () => {

@@ -13,6 +13,7 @@ import type { Runtime } from '../../../shared/runtime/runtime.ts';
 import { createRuntime, setRuntime } from '../../../shared/runtime/runtime.ts';
 import { LEDGER_FILE, NDJSON_FILE, runCollectUsage } from '../../../shared/runtime/usage.ts';
 import { generateWebhookSecret, parseWebhookSecrets, webhookHeaders } from '../../../shared/signing/index.ts';
+import { httpApiEvent } from '../../handlers/events.ts';
 import type { Gateway, Receiver } from '../usage/peers.ts';
 import { startGateway, startReceiver } from '../usage/peers.ts';
 
@@ -249,14 +250,7 @@ describe('functions/collect-usage/handler.ts', () => {
       { id: 'msg_sweep_1', timestamp: Math.floor(Date.now() / 1000), body },
       parseWebhookSecrets(inboundSecret),
     );
-    const event = {
-      version: '2.0',
-      rawPath: '/collect-usage',
-      headers: { ...headers, 'content-type': 'application/json' },
-      requestContext: { http: { method: 'POST', path: '/collect-usage' } },
-      body: Buffer.from(body).toString('base64'),
-      isBase64Encoded: true,
-    };
+    const event = httpApiEvent('POST', '/collect-usage', body, { base64: true, headers });
 
     // Act
     const response = (await handler(event, localContext('collect-usage', 60_000))) as {
