@@ -7,5 +7,5 @@ export const handler = createLifecycleHandler({
   type: 'provision',
   parse: (data) => parseInput(ProvisionData, data, 'data'),
   run: (request, { runtime, events }) =>
-    provision(runtime.gateway, request, { events, locks: runtime.locks }),
+    provision(runtime.gateway, request, { events, locks: runtime.locks, billingIds: runtime.billingIds }),
 });

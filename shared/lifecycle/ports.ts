@@ -1,6 +1,6 @@
 // The ports the lifecycle operations need besides the gateway client: where the order of
-// suspend/resume events is remembered, and short locks that keep two deliveries for one customer
-// from racing. SQLite locally, DynamoDB when deployed.
+// suspend/resume events is remembered, short locks that keep two deliveries for one customer
+// from racing, and each user's billing id. SQLite locally, DynamoDB when deployed.
 
 export type UserState = 'enabled' | 'disabled';
 
@@ -25,6 +25,16 @@ export interface LockStore {
   tryAcquire(name: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Frees `name` if `owner` still holds it. */
   release(name: string, owner: string): Promise<void>;
+}
+
+/**
+ * The billing system's own id of each user (`billingId` on provision), which native usage sinks
+ * address. Kept after the user is deleted: its last statistics objects are billed after that.
+ */
+export interface BillingIdStore {
+  /** Remembers `billingId` for the user, replacing what was there. */
+  set(userId: string, billingId: string): Promise<void>;
+  get(userId: string): Promise<string | undefined>;
 }
 
 /** Progress and decisions worth a log line; the operations never log by themselves. */

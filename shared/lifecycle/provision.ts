@@ -1,10 +1,10 @@
 // provision: make sure one user exists for the email and carries the plan. Check-then-create, so
 // a repeat (or a user made by hand) is adopted instead of duplicated.
-import { outcomeUnknown } from '../errors.ts';
+import { ConfigurationError, outcomeUnknown } from '../errors.ts';
 import type { AccessKey, OstorClient, UserRef } from '../ostor/index.ts';
 import { MalformedResponseError, userIdProblem } from '../ostor/index.ts';
 import { withCustomerLock } from './customer-lock.ts';
-import type { LifecycleEvents, LockStore } from './ports.ts';
+import type { BillingIdStore, LifecycleEvents, LockStore } from './ports.ts';
 import { silentEvents } from './ports.ts';
 import type { Plan, ProvisionRequest } from './requests.ts';
 
@@ -33,6 +33,8 @@ export interface ProvisionOptions {
   readonly events?: LifecycleEvents;
   /** Serialises deliveries for one email (see customer-lock.ts); absent in single-caller tests. */
   readonly locks?: LockStore;
+  /** Where `billingId` is remembered; required when the request carries one. */
+  readonly billingIds?: BillingIdStore;
 }
 
 export function provision(
@@ -40,8 +42,13 @@ export function provision(
   request: ProvisionRequest,
   options: ProvisionOptions = {},
 ): Promise<ProvisionResult> {
+  const { billingIds } = options;
+  if (request.billingId !== undefined && billingIds === undefined) {
+    // Refused before any gateway call: a billing id accepted but not kept would bill nobody.
+    throw new ConfigurationError('billingIds', 'no store for billing ids is configured');
+  }
   return withCustomerLock(options.locks, request.email, () =>
-    provisionUnlocked(gateway, request, options.events ?? silentEvents),
+    provisionUnlocked(gateway, request, options.events ?? silentEvents, billingIds),
   );
 }
 
@@ -49,6 +56,7 @@ async function provisionUnlocked(
   gateway: Gateway,
   request: ProvisionRequest,
   events: LifecycleEvents,
+  billingIds: BillingIdStore | undefined,
 ): Promise<ProvisionResult> {
   const existing = await gateway.findUser({ email: request.email });
   let userId: string;
@@ -79,6 +87,7 @@ async function provisionUnlocked(
     // An adopted user whose keys were all revoked still needs a way in.
     accessKeys = [await gateway.generateKey({ userId })];
   }
+  if (request.billingId !== undefined) await billingIds?.set(userId, request.billingId);
   if (request.plan !== undefined) await applyPlan(gateway, { userId }, request.plan);
   return { userId, email: request.email, created, accessKeys };
 }

@@ -5,6 +5,7 @@ import * as z from 'zod';
 import { InvalidInputError } from '../errors.ts';
 import {
   bandwidthLimitProblem,
+  billingIdProblem,
   emailProblem,
   opsLimitProblem,
   quotaSizeProblem,
@@ -18,6 +19,7 @@ export { EVENT_TYPES, type EventType } from './event-types.ts';
 // by the client after a change was made (issue 10: a limit out of range used to be refused after
 // the user had been created).
 const email = withRule(z.string({ message: 'must be a string' }), emailProblem);
+const billingId = withRule(z.string({ message: 'must be a string' }), billingIdProblem);
 
 const opsLimit = () =>
   withRule(z.number({ message: 'must be a number (operations per second)' }), opsLimitProblem)
@@ -56,7 +58,11 @@ const PlanSchema = z.lazy(() =>
   }),
 );
 
-export const ProvisionData = z.strictObject({ email, plan: PlanSchema.optional() });
+export const ProvisionData = z.strictObject({
+  email,
+  billingId: billingId.optional(),
+  plan: PlanSchema.optional(),
+});
 export const UserStateData = z.strictObject({ email });
 export const TerminateData = z.strictObject({
   email,
@@ -84,7 +90,9 @@ export type RotateKeyRequest = z.infer<typeof RotateKeyData>;
 
 /** Parses with `schema`, or throws an InvalidInputError naming the first offending field. */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, prefix: string): z.infer<S> {
-  const result = schema.safeParse(value);
+  // reportInput: zod 4 leaves the offending value out of its issues unless asked, and without it a
+  // value of the wrong type could not be told from a missing one ("is required").
+  const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const path = [prefix, ...(issue?.path ?? []).map(String)].filter((part) => part !== '').join('.');

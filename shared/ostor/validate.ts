@@ -236,6 +236,23 @@ export function opaqueIdProblem(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A billing system's own id for a customer (`billingId` on provision, docs/contract.md §3): what a
+ * native usage sink addresses, stored beside the user, never sent to the gateway. 1 to 255
+ * characters (code points), well-formed, without control characters.
+ */
+export function billingIdProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be a string';
+  if (!value.isWellFormed()) return 'must be well-formed Unicode';
+  const length = [...value].length;
+  if (length === 0 || length > MAX_BILLING_ID_LENGTH)
+    return `must be 1 to ${MAX_BILLING_ID_LENGTH} characters`;
+  if (/\p{Cc}/u.test(value)) return 'must not contain control characters';
+  return undefined;
+}
+
+export const MAX_BILLING_ID_LENGTH = 255;
+
 // --- zod forms -----------------------------------------------------------------------------
 
 /**

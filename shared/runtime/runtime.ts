@@ -11,11 +11,11 @@ import type { Config } from '../config.ts';
 import { loadConfig } from '../config.ts';
 import { ConfigurationError } from '../errors.ts';
 import type { RotationGateway, SecretVersions } from '../lifecycle/credential-rotation.ts';
-import type { LockStore, StateChangeStore } from '../lifecycle/ports.ts';
+import type { BillingIdStore, LockStore, StateChangeStore } from '../lifecycle/ports.ts';
 import type { CredentialsSource } from '../ostor/index.ts';
 import { OstorClient } from '../ostor/index.ts';
 import type { Credentials } from '../signing/index.ts';
-import { dynamoLockStore, dynamoStateChangeStore } from '../store/dynamodb.ts';
+import { dynamoBillingIdStore, dynamoLockStore, dynamoStateChangeStore } from '../store/dynamodb.ts';
 import { secretsManagerVersions } from '../store/secrets-manager.ts';
 import { SqliteStore } from '../store/sqlite.ts';
 import type { CredentialsProvider, WebhookSecretsProvider } from './secrets.ts';
@@ -38,6 +38,8 @@ export interface Runtime {
   readonly credentials: CredentialsProvider;
   readonly stateChanges: StateChangeStore;
   readonly locks: LockStore;
+  /** Each user's billing id (`billingId` on provision), read by native usage sinks. */
+  readonly billingIds: BillingIdStore;
   readonly idempotencyStore: BasePersistenceLayer;
   /** Inbound webhook secrets; undefined only when neither WEBHOOK_SECRET nor WEBHOOK_SECRET_ID is set. */
   readonly webhookSecrets: WebhookSecretsProvider | undefined;
@@ -85,7 +87,12 @@ export function createRuntime(config: Config): Runtime {
   // table it has no access to.
   const table = config.tables.idempotency;
   let stores:
-    | { stateChanges: StateChangeStore; locks: LockStore; idempotencyStore: BasePersistenceLayer }
+    | {
+        stateChanges: StateChangeStore;
+        locks: LockStore;
+        billingIds: BillingIdStore;
+        idempotencyStore: BasePersistenceLayer;
+      }
     | undefined;
   const openStores = () => {
     if (stores !== undefined) return stores;
@@ -94,11 +101,17 @@ export function createRuntime(config: Config): Runtime {
       stores = {
         stateChanges: dynamoStateChangeStore(dynamo, table),
         locks: dynamoLockStore(dynamo, table),
+        billingIds: dynamoBillingIdStore(dynamo, table),
         idempotencyStore: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo }),
       };
     } else {
       const local = localStore(config.dataDir);
-      stores = { stateChanges: local.stateChanges, locks: local.locks, idempotencyStore: local.idempotency };
+      stores = {
+        stateChanges: local.stateChanges,
+        locks: local.locks,
+        billingIds: local.billingIds,
+        idempotencyStore: local.idempotency,
+      };
     }
     return stores;
   };
@@ -111,6 +124,9 @@ export function createRuntime(config: Config): Runtime {
     },
     get locks() {
       return openStores().locks;
+    },
+    get billingIds() {
+      return openStores().billingIds;
     },
     get idempotencyStore() {
       return openStores().idempotencyStore;

@@ -1,6 +1,7 @@
-// DynamoDB adapters of the stores used when deployed. The suspend/resume order and the locks
-// share the idempotency table (partition key `id`), under ids prefixed `user-state#` and `lock#`;
-// a lock carries the table's TTL attribute so an abandoned one is cleaned up.
+// DynamoDB adapters of the stores used when deployed. The suspend/resume order, the locks and the
+// billing ids share the idempotency table (partition key `id`), under ids prefixed `user-state#`,
+// `lock#` and `billing-id#`; a lock carries the table's TTL attribute so an abandoned one is
+// cleaned up (a billing id has none: it outlives its user until the last usage is billed).
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
@@ -9,7 +10,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { LockStore, StateChange, StateChangeStore } from '../lifecycle/ports.ts';
+import type { BillingIdStore, LockStore, StateChange, StateChangeStore } from '../lifecycle/ports.ts';
 
 export function dynamoStateChangeStore(client: DynamoDBClient, tableName: string): StateChangeStore {
   const documents = DynamoDBDocumentClient.from(client);
@@ -82,6 +83,29 @@ export function dynamoLockStore(client: DynamoDBClient, tableName: string): Lock
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
+    },
+  };
+}
+
+export function dynamoBillingIdStore(client: DynamoDBClient, tableName: string): BillingIdStore {
+  const documents = DynamoDBDocumentClient.from(client);
+  const key = (userId: string) => ({ id: `billing-id#${userId}` });
+  return {
+    async set(userId: string, billingId: string) {
+      await documents.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key(userId),
+          UpdateExpression: 'SET billingId = :billingId',
+          ExpressionAttributeValues: { ':billingId': billingId },
+        }),
+      );
+    },
+    async get(userId: string) {
+      const { Item } = await documents.send(
+        new GetCommand({ TableName: tableName, Key: key(userId), ConsistentRead: true }),
+      );
+      return typeof Item?.billingId === 'string' ? Item.billingId : undefined;
     },
   };
 }

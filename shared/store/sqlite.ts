@@ -1,10 +1,10 @@
 // The embedded, file-backed store of a local run (`npm start`): one SQLite database in DATA_DIR
-// holding the idempotency records and the suspend/resume ordering. DynamoDB plays this part when
+// holding the idempotency records, the suspend/resume ordering and the users' billing ids. DynamoDB plays this part when
 // deployed; both sit behind the same small interfaces.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import type { LockStore, StateChange, StateChangeStore } from '../lifecycle/ports.ts';
+import type { BillingIdStore, LockStore, StateChange, StateChangeStore } from '../lifecycle/ports.ts';
 import { SqliteIdempotencyStore } from './sqlite-idempotency.ts';
 
 export class SqliteStore {
@@ -28,6 +28,7 @@ export class SqliteStore {
       CREATE TABLE IF NOT EXISTS lock (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS state_change (
         user_id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, state TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS billing_id (user_id TEXT PRIMARY KEY, billing_id TEXT NOT NULL);
     `);
   }
 
@@ -52,6 +53,23 @@ export class SqliteStore {
         | undefined;
       if (row === undefined) return undefined;
       return { userId, at: new Date(row.at_ms), state: row.state === 'disabled' ? 'disabled' : 'enabled' };
+    },
+  };
+
+  readonly billingIds: BillingIdStore = {
+    set: async (userId: string, billingId: string) => {
+      this.db
+        .prepare(
+          `INSERT INTO billing_id (user_id, billing_id) VALUES (?, ?)
+           ON CONFLICT(user_id) DO UPDATE SET billing_id = excluded.billing_id`,
+        )
+        .run(userId, billingId);
+    },
+    get: async (userId: string) => {
+      const row = this.db.prepare('SELECT billing_id FROM billing_id WHERE user_id = ?').get(userId) as
+        | { billing_id: string }
+        | undefined;
+      return row?.billing_id;
     },
   };
 
