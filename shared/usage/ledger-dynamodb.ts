@@ -1,6 +1,7 @@
 // The usage ledger when deployed: one DynamoDB table (USAGE_LEDGER_TABLE_NAME) with partition key
-// `id` (string) and TTL on `expiresAt` (Unix seconds). Every transition is one conditional write,
-// so two writers can never both win; reads are strongly consistent.
+// `id` (string) and TTL on `expiresAt` (Unix seconds). A first read is one conditional write, so
+// two writers can never both record it; reads are strongly consistent. The sweep's batches of
+// marks go as BatchWriteItem (ledger-dynamodb-batch.ts says why that is safe without conditions).
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
@@ -12,6 +13,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { LeaseResult, LedgerEntry, LedgerState, NewLedgerEntry, UsageLedger } from './ledger.ts';
 import { expiresAtMs, LedgerStateError, SWEEP_LEASE } from './ledger.ts';
+import type { LedgerItem as Item } from './ledger-dynamodb-batch.ts';
+import { putAll } from './ledger-dynamodb-batch.ts';
 
 /** Items are limited to 400 KB; a larger message is not kept (it is rebuilt on a redelivery). */
 const MAX_STORED_BODY_BYTES = 350_000;
@@ -19,17 +22,6 @@ const MAX_STORED_BODY_BYTES = 350_000;
 const LEASE_ITEM_TTL_SECONDS = 24 * 3600;
 
 const seconds = (ms: number): number => Math.floor(ms / 1000);
-
-interface Item {
-  id: string;
-  state: string;
-  hash: string;
-  body?: string;
-  readAt: number;
-  deliveredAt?: number;
-  deletedAt?: number;
-  expiresAt: number;
-}
 
 export interface DynamoUsageLedgerOptions {
   readonly client: DynamoDBClient;
@@ -74,6 +66,40 @@ export class DynamoUsageLedger implements UsageLedger {
     if (existing === undefined)
       throw new LedgerStateError(entry.name, 'neither recorded nor found (retry the sweep)');
     return existing;
+  }
+
+  /** One conditional write each, sent together: BatchWriteItem could not keep an entry from being overwritten. */
+  async recordAll(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]> {
+    return Promise.all(entries.map((entry) => this.record(entry)));
+  }
+
+  async markAllDelivered(
+    entries: readonly LedgerEntry[],
+    at: number,
+  ): Promise<readonly (LedgerStateError | undefined)[]> {
+    return putAll(this.#documents, this.#table, entries, 'read', (entry) => ({
+      id: entry.name,
+      state: 'delivered',
+      hash: entry.hash,
+      readAt: entry.readAt,
+      deliveredAt: at,
+      expiresAt: seconds(expiresAtMs(at)),
+    }));
+  }
+
+  async markAllDeleted(
+    entries: readonly LedgerEntry[],
+    at: number,
+  ): Promise<readonly (LedgerStateError | undefined)[]> {
+    return putAll(this.#documents, this.#table, entries, 'delivered', (entry) => ({
+      id: entry.name,
+      state: 'deleted',
+      hash: entry.hash,
+      readAt: entry.readAt,
+      ...(entry.deliveredAt === undefined ? {} : { deliveredAt: entry.deliveredAt }),
+      deletedAt: at,
+      expiresAt: seconds(expiresAtMs(at)),
+    }));
   }
 
   async get(name: string, now: number): Promise<LedgerEntry | undefined> {

@@ -1,6 +1,7 @@
-// The usage ledger of a local run: one SQLite file in DATA_DIR (node:sqlite). Every method is one
-// statement (or a statement and a read in the same synchronous turn), so it is atomic for this
-// process; WAL and busy_timeout cover a second process on the same file. WAL with
+// The usage ledger of a local run: one SQLite file in DATA_DIR (node:sqlite). Every write is one
+// transaction run in one synchronous turn (a batch of objects at the same step included: one
+// commit for all of them instead of one each), so it is atomic for this process; WAL and
+// busy_timeout cover a second process on the same file. WAL with
 // synchronous=NORMAL survives a crash of the process (what a sweep guards against); a power cut may
 // lose the last commits, which at worst redelivers an object under the same webhook-id.
 // The sweep lease records the process holding it: a lease whose process is gone (an `npm start`
@@ -94,13 +95,15 @@ export class SqliteUsageLedger implements UsageLedger {
         if (!/duplicate column/i.test((error as Error).message)) throw error;
       }
     }
-    // An expired entry is replaced as if absent; a live one is left untouched.
+    // An expired entry is replaced as if absent; a live one is left untouched (then no row comes
+    // back, and the stored entry is read).
     this.#insert = this.#db.prepare(
       `INSERT INTO usage_ledger (name, state, hash, body, read_at, delivered_at, deleted_at, expires_at)
        VALUES (?, 'read', ?, ?, ?, NULL, NULL, ?)
        ON CONFLICT (name) DO UPDATE SET state = 'read', hash = excluded.hash, body = excluded.body,
          read_at = excluded.read_at, delivered_at = NULL, deleted_at = NULL, expires_at = excluded.expires_at
-       WHERE usage_ledger.expires_at <= excluded.read_at`,
+       WHERE usage_ledger.expires_at <= excluded.read_at
+       RETURNING 1 AS recorded`,
     );
     this.#select = this.#db.prepare(
       'SELECT name, state, hash, body, read_at, delivered_at, deleted_at FROM usage_ledger WHERE name = ? AND expires_at > ?',
@@ -129,10 +132,31 @@ export class SqliteUsageLedger implements UsageLedger {
   }
 
   async record(entry: NewLedgerEntry): Promise<LedgerEntry> {
-    this.#insert.run(entry.name, entry.hash, entry.body, entry.at, expiresAtMs(entry.at));
-    const stored = this.#read(entry.name, entry.at);
-    if (stored === undefined) throw new LedgerStateError(entry.name, 'not found right after it was recorded');
-    return stored;
+    // One answer per entry, or recordAll throws.
+    return (await this.recordAll([entry]))[0] as LedgerEntry;
+  }
+
+  async recordAll(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]> {
+    return this.#transaction(() =>
+      entries.map((entry) => {
+        const expires = expiresAtMs(entry.at);
+        if (this.#insert.get(entry.name, entry.hash, entry.body, entry.at, expires) !== undefined) {
+          return {
+            name: entry.name,
+            state: 'read',
+            hash: entry.hash,
+            body: entry.body,
+            readAt: entry.at,
+            deliveredAt: undefined,
+            deletedAt: undefined,
+          };
+        }
+        const stored = this.#read(entry.name, entry.at);
+        if (stored === undefined)
+          throw new LedgerStateError(entry.name, 'not found right after it was recorded');
+        return stored;
+      }),
+    );
   }
 
   async get(name: string, now: number): Promise<LedgerEntry | undefined> {
@@ -140,22 +164,27 @@ export class SqliteUsageLedger implements UsageLedger {
   }
 
   async markDelivered(name: string, at: number): Promise<void> {
-    if (this.#deliver.run(at, expiresAtMs(at), name).changes > 0) return;
-    const state = this.#read(name, at)?.state;
-    if (state === 'delivered' || state === 'deleted') return;
-    throw new LedgerStateError(name, 'cannot be marked delivered: it was never recorded as read');
+    const refused = this.#transaction(() => this.#markDelivered(name, at));
+    if (refused !== undefined) throw refused;
   }
 
   async markDeleted(name: string, at: number): Promise<void> {
-    if (this.#delete.run(at, expiresAtMs(at), name).changes > 0) return;
-    const state = this.#read(name, at)?.state;
-    if (state === 'deleted') return;
-    throw new LedgerStateError(
-      name,
-      state === 'read'
-        ? 'cannot be marked deleted before it was delivered'
-        : 'cannot be marked deleted: unknown',
-    );
+    const refused = this.#transaction(() => this.#markDeleted(name, at));
+    if (refused !== undefined) throw refused;
+  }
+
+  async markAllDelivered(
+    entries: readonly LedgerEntry[],
+    at: number,
+  ): Promise<readonly (LedgerStateError | undefined)[]> {
+    return this.#transaction(() => entries.map((entry) => this.#markDelivered(entry.name, at)));
+  }
+
+  async markAllDeleted(
+    entries: readonly LedgerEntry[],
+    at: number,
+  ): Promise<readonly (LedgerStateError | undefined)[]> {
+    return this.#transaction(() => entries.map((entry) => this.#markDeleted(entry.name, at)));
   }
 
   async acquireLease(owner: string, now: number, expiresAt: number): Promise<LeaseResult> {
@@ -208,6 +237,39 @@ export class SqliteUsageLedger implements UsageLedger {
 
   async close(): Promise<void> {
     if (this.#db.isOpen) this.#db.close();
+  }
+
+  /** The state is checked by the statement itself; only an entry it did not move is read. */
+  #markDelivered(name: string, at: number): LedgerStateError | undefined {
+    if (this.#deliver.run(at, expiresAtMs(at), name).changes > 0) return undefined;
+    const state = this.#read(name, at)?.state;
+    if (state === 'delivered' || state === 'deleted') return undefined;
+    return new LedgerStateError(name, 'cannot be marked delivered: it was never recorded as read');
+  }
+
+  #markDeleted(name: string, at: number): LedgerStateError | undefined {
+    if (this.#delete.run(at, expiresAtMs(at), name).changes > 0) return undefined;
+    const state = this.#read(name, at)?.state;
+    if (state === 'deleted') return undefined;
+    return new LedgerStateError(
+      name,
+      state === 'read'
+        ? 'cannot be marked deleted before it was delivered'
+        : 'cannot be marked deleted: unknown',
+    );
+  }
+
+  /** `work` as one write transaction: committed whole, or (should it throw) not at all. */
+  #transaction<T>(work: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw error;
+    }
   }
 
   /** Whether the process recorded with a live lease is known to be gone. */

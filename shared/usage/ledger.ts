@@ -65,6 +65,28 @@ export interface UsageLedger {
   markDelivered(name: string, at: number): Promise<void>;
   /** delivered → deleted. Already deleted: nothing changes. Absent or only read: LedgerStateError. */
   markDeleted(name: string, at: number): Promise<void>;
+
+  // The same three writes for several objects at once (the sweep groups the writes of the objects
+  // in flight at the same step). Each entry's outcome is what the single call would have made of
+  // it; answered only once every entry's write is durable, so each object's next step (delivery,
+  // deletion) still waits for its own write. Names in one call are distinct.
+
+  /** `record` for each entry, in order: SQLite in one transaction; DynamoDB one conditional write each. */
+  recordAll(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]>;
+  /**
+   * `markDelivered` for each entry, as the caller last had it from this ledger (`record`'s answer):
+   * an adapter may go by that state instead of reading it again. Answers, per entry, the refusal
+   * or undefined.
+   */
+  markAllDelivered(
+    entries: readonly LedgerEntry[],
+    at: number,
+  ): Promise<readonly (LedgerStateError | undefined)[]>;
+  /** `markDeleted` for each entry, as the caller last had it (delivered, with `deliveredAt`). */
+  markAllDeleted(
+    entries: readonly LedgerEntry[],
+    at: number,
+  ): Promise<readonly (LedgerStateError | undefined)[]>;
   /**
    * Takes the sweep lease when it is free, expired, already `owner`'s, or held by a holder the
    * ledger knows to be over (SQLite: a process on this machine that is gone). `expiresAt` is the

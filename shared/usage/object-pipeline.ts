@@ -74,8 +74,11 @@ async function takeObject(ctx: SweepContext, name: string): Promise<void> {
     return;
   }
 
+  let acknowledged = entry;
   if (entry.state === 'read') {
-    if (!(await deliver(ctx, entry, object, records, emails))) return;
+    const delivered = await deliver(ctx, entry, object, records, emails);
+    if (delivered === undefined) return;
+    acknowledged = delivered;
   }
   // Acknowledged, now or by an earlier run: the object may go.
   try {
@@ -91,17 +94,17 @@ async function takeObject(ctx: SweepContext, name: string): Promise<void> {
     }
   }
   counts.deleted += 1;
-  await ctx.ledger.markDeleted(entry);
+  await ctx.ledger.markDeleted(acknowledged);
 }
 
-/** Sends the object's message; true once acknowledged and recorded as delivered. */
+/** Sends the object's message; answers the entry once acknowledged and recorded as delivered. */
 async function deliver(
   ctx: SweepContext,
   entry: LedgerEntry,
   object: UsageObject,
   records: readonly UsageRecord[],
   emails: EmailDirectory,
-): Promise<boolean> {
+): Promise<LedgerEntry | undefined> {
   const progress = ctx.progress;
   const counts = progress.counts;
   const name = entry.name;
@@ -118,7 +121,7 @@ async function deliver(
       attempts: outcome.attempts,
     });
     progress.deliveryFailed();
-    return false;
+    return undefined;
   }
   progress.deliverySucceeded();
   counts.delivered += 1;
@@ -130,11 +133,10 @@ async function deliver(
     );
   }
   try {
-    await ctx.ledger.markDelivered(entry);
+    return await ctx.ledger.markDelivered(entry);
   } catch (error) {
     // The 2xx happened but is not recorded: deleting now still prevents a redelivery.
     await ctx.gateway.deleteUsage(name).catch(() => {});
     throw error;
   }
-  return true;
 }

@@ -15,7 +15,7 @@ import type { UsageSink } from './sink.ts';
 import { sweepStorage } from './storage-phase.ts';
 import type { UsageSweepReport } from './summary.ts';
 import { UsageTally } from './summary.ts';
-import { directWrites } from './write-batches.ts';
+import { batchedWrites } from './write-batches.ts';
 
 export { DEFAULT_LEASE_MARGIN_MS } from './lease.ts';
 export { listNames } from './listing.ts';
@@ -109,7 +109,7 @@ export async function sweepUsage(deps: SweepDependencies, options: SweepOptions)
   directory.catch(() => {});
   const ctx: SweepContext = {
     gateway: deps.gateway,
-    ledger: directWrites(deps.ledger, clock),
+    ledger: batchedWrites(deps.ledger, clock),
     sink: deps.sink,
     events,
     clock,

@@ -150,6 +150,10 @@ function crashingLedger(inner: UsageLedger, fate: Fate): UsageLedger {
     get: (name, now) => inner.get(name, now),
     markDelivered: (name, at) => fate.step('mark', () => inner.markDelivered(name, at)),
     markDeleted: (name, at) => fate.step('markDeleted', () => inner.markDeleted(name, at)),
+    // The sweep groups the writes of the objects in flight: a crash takes a whole batch's write or none of it.
+    recordAll: (entries) => fate.step('record', () => inner.recordAll(entries)),
+    markAllDelivered: (entries, at) => fate.step('mark', () => inner.markAllDelivered(entries, at)),
+    markAllDeleted: (entries, at) => fate.step('markDeleted', () => inner.markAllDeleted(entries, at)),
     acquireLease: async (owner, now, expiresAt): Promise<LeaseResult> => {
       fate.alive();
       return inner.acquireLease(owner, now, expiresAt);

@@ -179,6 +179,89 @@ describe.each(adapters)('usage ledger: $name', ({ make, holderPid }) => {
     expect((await ledger.get(NAME, T0))?.hash).toBe(answers[0]?.hash);
   });
 
+  it('records several first reads in one call, each answered as record would (new, known, expired)', async () => {
+    // Prepare
+    const ledger = await make();
+    const known = `${NAME}-known`;
+    const expired = `${NAME}-expired`;
+    await ledger.record({ name: known, hash: 'sha256:kk', body: 'first', at: T0 });
+    await ledger.record({ name: expired, hash: 'sha256:ee', body: 'old', at: T0 - LEDGER_TTL_MS - DAY });
+    const at = T0 + 1_000;
+
+    // Act
+    const answers = await ledger.recordAll([
+      { name: NAME, hash: 'sha256:aa', body: 'a', at },
+      { name: known, hash: 'sha256:k2', body: 'second', at },
+      { name: expired, hash: 'sha256:e2', body: 'new', at },
+    ]);
+
+    // Assess
+    expect(answers).toEqual([
+      {
+        name: NAME,
+        state: 'read',
+        hash: 'sha256:aa',
+        body: 'a',
+        readAt: at,
+        deliveredAt: undefined,
+        deletedAt: undefined,
+      },
+      {
+        name: known,
+        state: 'read',
+        hash: 'sha256:kk',
+        body: 'first',
+        readAt: T0,
+        deliveredAt: undefined,
+        deletedAt: undefined,
+      },
+      {
+        name: expired,
+        state: 'read',
+        hash: 'sha256:e2',
+        body: 'new',
+        readAt: at,
+        deliveredAt: undefined,
+        deletedAt: undefined,
+      },
+    ]);
+    expect(await ledger.get(known, at)).toEqual(answers[1]);
+  });
+
+  it('marks several at once: read → delivered → deleted, leaves what is past the step, refuses a skipped step', async () => {
+    // Prepare
+    const ledger = await make();
+    const names = ['a', 'b', 'c'].map((n) => `${NAME}-${n}`);
+    const [a, b, c] = await ledger.recordAll(
+      names.map((name) => ({ name, hash: 'sha256:aa', body: '{}', at: T0 })),
+    );
+    if (a === undefined || b === undefined || c === undefined) throw new Error('three entries recorded');
+
+    // Act
+    const delivering = await ledger.markAllDelivered([a, b], T0 + 1_000);
+    const deliveredA = await ledger.get(a.name, T0 + 1_000);
+    const deliveredB = await ledger.get(b.name, T0 + 1_000);
+    if (deliveredA === undefined || deliveredB === undefined) throw new Error('both delivered');
+    const again = await ledger.markAllDelivered([deliveredA], T0 + 1_500);
+    const deleting = await ledger.markAllDeleted([deliveredA, c], T0 + 2_000);
+
+    // Assess
+    expect(delivering).toEqual([undefined, undefined]);
+    expect(deliveredB).toMatchObject({ state: 'delivered', body: undefined, deliveredAt: T0 + 1_000 });
+    expect(again).toEqual([undefined]);
+    expect(deleting[0]).toBeUndefined();
+    expect(deleting[1]).toBeInstanceOf(LedgerStateError);
+    expect(deleting[1]?.message).toContain('before it was delivered');
+    expect(await ledger.get(a.name, T0 + 2_000)).toMatchObject({
+      state: 'deleted',
+      deliveredAt: T0 + 1_000,
+      deletedAt: T0 + 2_000,
+      hash: 'sha256:aa',
+      readAt: T0,
+    });
+    expect((await ledger.get(c.name, T0 + 2_000))?.state).toBe('read');
+  });
+
   describe('the sweep lease', () => {
     it('excludes a second owner until it expires, and names the holder', async () => {
       // Prepare
