@@ -1,0 +1,460 @@
+// USAGE_SINK=lago (docs/contract.md §6, §9): each usage message becomes Lago events — per user with
+// a billingId and per configured metric, `external_subscription_id` = billingId — POSTed to
+// `{LAGO_API_URL}/api/v1/events/batch`, at most 100 to a request. Deliveries in flight together share
+// requests (group commit), so a sweep of thousands of objects makes a few hundred calls, not one per
+// object. Identifiers and timestamps come from the statistics object, never from the clock or
+// chance: Lago's Postgres store refuses a repeated transaction_id (422 `value_already_exist`, which
+// rolls the whole batch back: the duplicates count as delivered and the rest is sent again), and
+// its ClickHouse store keeps one event per transaction_id and timestamp.
+import { setTimeout as delay } from 'node:timers/promises';
+import { backoffDelay } from '../backoff.ts';
+import { systemCode } from '../errors.ts';
+import { Pool } from '../http/pool.ts';
+import type { OutboundMessage } from './messages.ts';
+import { type USAGE_COLLECTED, USAGE_STORAGE } from './messages.ts';
+import type { DeliveryOptions, DeliveryOutcome } from './sink.ts';
+
+/** The metrics of §6, as they appear in transaction ids (fixed, whatever the codes are called). */
+export type LagoMetric = 'downloaded_bytes' | 'uploaded_bytes' | 'requests' | 'storage';
+
+/** Billable metric codes (LAGO_METRIC_*); a metric whose code is unset is not sent. */
+export type LagoMetricCodes = Readonly<Partial<Record<LagoMetric, string>>>;
+
+/** One event as Lago's batch endpoint takes it. */
+export interface LagoEvent {
+  readonly transaction_id: string;
+  readonly external_subscription_id: string;
+  readonly code: string;
+  /** Unix seconds. */
+  readonly timestamp: number;
+  /** `{ [LAGO_FIELD_NAME]: "<decimal>" }`: text, so no digit is lost to a float on Lago's side. */
+  readonly properties: Readonly<Record<string, string>>;
+}
+
+/** Where the API key comes from (the environment, or Secrets Manager with a cache). */
+export interface LagoApiKeySource {
+  get(): Promise<string>;
+  /** Fetches again, bypassing the cache: called once when Lago answers 401. */
+  refresh(): Promise<string>;
+}
+
+/** The billing id of a user (`billingId` on provision), or undefined. */
+export type BillingIdLookup = (userId: string) => Promise<string | undefined>;
+
+export interface LagoSinkOptions {
+  /** LAGO_API_URL: the API's base URL without /api/v1 (Lago's own setting of that name). */
+  readonly apiUrl: URL;
+  readonly apiKey: LagoApiKeySource;
+  readonly billingIds: BillingIdLookup;
+  readonly codes: LagoMetricCodes;
+  /** LAGO_FIELD_NAME: the property each billable metric aggregates. Default `value`. */
+  readonly fieldName?: string;
+  /** Events per request: Lago's LAGO_EVENTS_BATCH_MAX_LENGTH, 100 unless the server says otherwise. */
+  readonly batchSize?: number;
+  /** Per attempt, connection to last body byte. Default 15,000 ms. */
+  readonly timeoutMs?: number;
+  /** Retries of one request after its first attempt. Default 4. */
+  readonly retries?: number;
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  /** Requests in flight at once. Default 8. */
+  readonly connections?: number;
+  /** How long a looked-up billing id is reused. Default 60 s. */
+  readonly billingIdTtlMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  readonly clock?: () => number;
+}
+
+/** A delivery's outcome, with the records left out because their user has no billing id. */
+export type LagoDeliveryOutcome = DeliveryOutcome & { readonly unbilled: number; readonly events: number };
+
+// --- events from a message ------------------------------------------------------------------
+
+const GIGA = 1_000_000_000n;
+
+/** Bytes as a decimal number of GB (10^9 bytes), exactly: `1500000000` → `"1.5"`. */
+export function gigabytes(bytes: bigint): string {
+  const whole = bytes / GIGA;
+  const fraction = (bytes % GIGA).toString().padStart(9, '0').replace(/0+$/, '');
+  return fraction === '' ? whole.toString() : `${whole}.${fraction}`;
+}
+
+/** JSON.parse with every integer as a bigint, from its own digits (JSON.parse source text access). */
+function parseCounters(text: string): unknown {
+  const reviver = (_key: string, value: unknown, context?: { source?: string }): unknown =>
+    typeof value === 'number' && /^-?\d+$/.test(context?.source ?? '')
+      ? BigInt(context?.source ?? '0')
+      : value;
+  return JSON.parse(text, reviver as (key: string, value: unknown) => unknown);
+}
+
+interface CollectedRecord {
+  userId: string;
+  ops: { put: bigint; get: bigint; list: bigint; other: bigint };
+  bytes: { uploaded: bigint; downloaded: bigint };
+}
+interface CollectedMessage {
+  type: typeof USAGE_COLLECTED;
+  data: { source: string; periodStart: string; periodSeconds: bigint; records: CollectedRecord[] };
+}
+interface StorageMessage {
+  type: typeof USAGE_STORAGE;
+  data: { userId: string; hour: string; bytes: bigint };
+}
+
+/**
+ * The Lago events of one usage message, and how many of its records were left out because their
+ * user has no billing id. Pure but for `billingIds`.
+ */
+export async function lagoEventsFor(
+  message: OutboundMessage,
+  billingIds: BillingIdLookup,
+  codes: LagoMetricCodes,
+  fieldName: string,
+): Promise<{ events: LagoEvent[]; unbilled: number }> {
+  // The body is this project's own message (messages.ts): trusted, only re-read.
+  const body = parseCounters(message.body) as CollectedMessage | StorageMessage;
+  const events: LagoEvent[] = [];
+  const event = (id: string, subscription: string, metric: LagoMetric, timestamp: number, value: string) => {
+    const code = codes[metric];
+    if (code === undefined || value === '0') return;
+    events.push({
+      transaction_id: `${id}:${metric}`,
+      external_subscription_id: subscription,
+      code,
+      timestamp,
+      properties: { [fieldName]: value },
+    });
+  };
+
+  if (body.type === USAGE_STORAGE) {
+    const billingId = await billingIds(body.data.userId);
+    if (billingId === undefined) return { events, unbilled: 1 };
+    // One event per user and hour: `storage-<userId>-<hour>` already names both.
+    event(message.id, billingId, 'storage', Date.parse(body.data.hour) / 1000, gigabytes(body.data.bytes));
+    return { events, unbilled: 0 };
+  }
+
+  const { source, periodStart, periodSeconds, records } = body.data;
+  const periodEnd = Date.parse(periodStart) / 1000 + Number(periodSeconds);
+  const totals = new Map<
+    string,
+    { records: number; downloaded: bigint; uploaded: bigint; requests: bigint }
+  >();
+  for (const record of records) {
+    const total = totals.get(record.userId) ?? { records: 0, downloaded: 0n, uploaded: 0n, requests: 0n };
+    total.records += 1;
+    total.downloaded += record.bytes.downloaded;
+    total.uploaded += record.bytes.uploaded;
+    total.requests += record.ops.put + record.ops.get + record.ops.list + record.ops.other;
+    totals.set(record.userId, total);
+  }
+  let unbilled = 0;
+  for (const [userId, total] of totals) {
+    const billingId = userId === '' ? undefined : await billingIds(userId);
+    if (billingId === undefined) {
+      unbilled += total.records;
+      continue;
+    }
+    const id = `${source}:${userId}`;
+    event(id, billingId, 'downloaded_bytes', periodEnd, total.downloaded.toString());
+    event(id, billingId, 'uploaded_bytes', periodEnd, total.uploaded.toString());
+    event(id, billingId, 'requests', periodEnd, total.requests.toString());
+  }
+  return { events, unbilled };
+}
+
+// --- Lago's answer to a batch ----------------------------------------------------------------
+
+/**
+ * The indexes a 422 reports as `value_already_exist` and nothing else; undefined when the 422 is
+ * anything else (another error, or one that is not per event).
+ */
+export function duplicateIndexes(body: unknown, size: number): Set<number> | undefined {
+  const details = (body as { code?: unknown; error_details?: unknown } | undefined)?.error_details;
+  if (typeof details !== 'object' || details === null) return undefined;
+  const indexes = new Set<number>();
+  for (const [key, value] of Object.entries(details)) {
+    if (!/^\d+$/.test(key) || Number(key) >= size) return undefined;
+    const fields = value as Record<string, unknown> | null;
+    if (typeof fields !== 'object' || fields === null) return undefined;
+    const entries = Object.entries(fields);
+    const onlyDuplicate =
+      entries.length === 1 &&
+      entries[0]?.[0] === 'transaction_id' &&
+      Array.isArray(entries[0][1]) &&
+      entries[0][1].length > 0 &&
+      entries[0][1].every((code) => code === 'value_already_exist');
+    if (!onlyDuplicate) return undefined;
+    indexes.add(Number(key));
+  }
+  return indexes.size === 0 ? undefined : indexes;
+}
+
+// --- the sink ----------------------------------------------------------------------------------
+
+interface Pending {
+  readonly event: LagoEvent;
+  readonly deadline: number;
+  readonly settle: (
+    outcome: { ok: true } | { ok: false; status: number | undefined; reason: string },
+  ) => void;
+}
+
+interface Attempt {
+  readonly status: number | undefined;
+  readonly body: unknown;
+  readonly retryAfterMs?: number;
+  readonly reason: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+const BATCH_PATH = '/api/v1/events/batch';
+
+export class LagoSink {
+  readonly kind = 'lago';
+  /** For log lines: Lago's origin. Never the key. */
+  readonly target: string;
+  readonly #path: string;
+  readonly #pool: Pool;
+  readonly #apiKey: LagoApiKeySource;
+  readonly #lookup: BillingIdLookup;
+  readonly #codes: LagoMetricCodes;
+  readonly #field: string;
+  readonly #batchSize: number;
+  readonly #timeoutMs: number;
+  readonly #retries: number;
+  readonly #baseDelayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #billingIdTtlMs: number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
+  readonly #clock: () => number;
+  readonly #billingIdCache = new Map<string, { value: Promise<string | undefined>; until: number }>();
+  #queue: Pending[] = [];
+  #flushScheduled = false;
+  #inFlight = 0;
+  readonly #connections: number;
+
+  constructor(options: LagoSinkOptions) {
+    this.target = options.apiUrl.origin;
+    this.#path = `${options.apiUrl.pathname.replace(/\/+$/, '')}${BATCH_PATH}`;
+    this.#apiKey = options.apiKey;
+    this.#lookup = options.billingIds;
+    this.#codes = options.codes;
+    this.#field = options.fieldName ?? 'value';
+    this.#batchSize = options.batchSize ?? 100;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#retries = options.retries ?? 4;
+    this.#baseDelayMs = options.baseDelayMs ?? 250;
+    this.#maxDelayMs = options.maxDelayMs ?? 8_000;
+    this.#billingIdTtlMs = options.billingIdTtlMs ?? 60_000;
+    this.#sleep = options.sleep ?? ((ms) => delay(ms));
+    this.#random = options.random ?? Math.random;
+    this.#clock = options.clock ?? Date.now;
+    this.#connections = options.connections ?? 8;
+    this.#pool = new Pool(options.apiUrl.origin, {
+      connections: this.#connections,
+      pipelining: 1,
+      keepAliveTimeout: 4_000,
+      connect: { timeout: Math.min(5_000, this.#timeoutMs) },
+      headersTimeout: this.#timeoutMs,
+      bodyTimeout: this.#timeoutMs,
+    });
+  }
+
+  /**
+   * Sends every event of `message`; `ok` once Lago holds each of them (accepted now or before).
+   * A message with nothing billable (no billing id, zero totals, no metric configured) is `ok`
+   * at once: there is nothing to wait for.
+   */
+  async deliver(message: OutboundMessage, options: DeliveryOptions = {}): Promise<LagoDeliveryOutcome> {
+    const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
+    const { events, unbilled } = await lagoEventsFor(
+      message,
+      (userId) => this.#billingId(userId),
+      this.#codes,
+      this.#field,
+    );
+    if (events.length === 0) return { ok: true, attempts: 0, status: 200, unbilled, events: 0 };
+    const settled = events.map(
+      (event) =>
+        new Promise<{ ok: true } | { ok: false; status: number | undefined; reason: string }>((settle) => {
+          this.#queue.push({ event, deadline, settle });
+        }),
+    );
+    this.#schedule();
+    const outcomes = await Promise.all(settled);
+    const failed = outcomes.find((outcome) => !outcome.ok);
+    if (failed !== undefined && !failed.ok) {
+      return {
+        ok: false,
+        attempts: 1,
+        status: failed.status,
+        reason: failed.reason,
+        unbilled,
+        events: events.length,
+      };
+    }
+    return { ok: true, attempts: 1, status: 200, unbilled, events: events.length };
+  }
+
+  async close(): Promise<void> {
+    if (this.#pool.closed || this.#pool.destroyed) return;
+    await this.#pool.close();
+  }
+
+  #billingId(userId: string): Promise<string | undefined> {
+    const now = this.#clock();
+    const cached = this.#billingIdCache.get(userId);
+    if (cached !== undefined && cached.until > now) return cached.value;
+    const value = this.#lookup(userId);
+    this.#billingIdCache.set(userId, { value, until: now + this.#billingIdTtlMs });
+    // A failed lookup is not remembered: the next delivery asks again.
+    value.catch(() => this.#billingIdCache.delete(userId));
+    return value;
+  }
+
+  /** Flushes after the current turn, so the deliveries started together share requests. */
+  #schedule(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0 && this.#inFlight < this.#connections) {
+      const batch = this.#queue.splice(0, this.#batchSize);
+      this.#inFlight += 1;
+      this.#send(batch)
+        .catch((error: unknown) => {
+          const reason = `the batch could not be sent (${systemCode(error) ?? (error instanceof Error ? error.name : 'error')})`;
+          for (const pending of batch) pending.settle({ ok: false, status: undefined, reason });
+        })
+        .finally(() => {
+          this.#inFlight -= 1;
+          this.#pump();
+        });
+    }
+  }
+
+  /** One batch until every event in it is acknowledged or the batch gives up. */
+  async #send(initial: Pending[]): Promise<void> {
+    let batch = initial;
+    let key = await this.#apiKey.get();
+    let refreshed = false;
+    let failures = 0;
+    const deadline = Math.min(...batch.map((pending) => pending.deadline));
+    const fail = (status: number | undefined, reason: string) => {
+      for (const pending of batch) pending.settle({ ok: false, status, reason });
+    };
+    while (batch.length > 0) {
+      const left = deadline - this.#clock();
+      if (left <= 0) return fail(undefined, 'the sweep ran out of time before Lago answered');
+      const attempt = await this.#attempt(batch, key, Math.ceil(Math.min(this.#timeoutMs, left)));
+      const status = attempt.status;
+      if (status !== undefined && status >= 200 && status < 300) {
+        for (const pending of batch) pending.settle({ ok: true });
+        return;
+      }
+      if (status === 422) {
+        // Postgres store: the batch was rolled back; the events it already holds are delivered,
+        // the others go again, alone.
+        const duplicates = duplicateIndexes(attempt.body, batch.length);
+        if (duplicates === undefined) return fail(status, attempt.reason);
+        batch.forEach((pending, index) => {
+          if (duplicates.has(index)) pending.settle({ ok: true });
+        });
+        batch = batch.filter((_, index) => !duplicates.has(index));
+        continue;
+      }
+      if (status === 401 && !refreshed) {
+        // The key may have been replaced in Secrets Manager since it was cached.
+        refreshed = true;
+        key = await this.#apiKey.refresh();
+        continue;
+      }
+      const retryable = status === undefined || status === 429 || status >= 500;
+      failures += 1;
+      if (!retryable || failures > this.#retries) return fail(status, attempt.reason);
+      const wait = Math.max(
+        backoffDelay(failures, { baseMs: this.#baseDelayMs, maxMs: this.#maxDelayMs, random: this.#random }),
+        Math.min(attempt.retryAfterMs ?? 0, this.#maxDelayMs),
+      );
+      if (this.#clock() + wait >= deadline) return fail(status, attempt.reason);
+      await this.#sleep(wait);
+    }
+  }
+
+  async #attempt(batch: readonly Pending[], key: string, timeoutMs: number): Promise<Attempt> {
+    // A timer cleared as soon as the answer is in (see webhook-sink.ts for why not AbortSignal.timeout).
+    const abort = new AbortController();
+    const timer = setTimeout(
+      () => abort.abort(new DOMException('Lago timed out', 'TimeoutError')),
+      timeoutMs,
+    );
+    try {
+      const response = await this.#pool.request({
+        method: 'POST',
+        path: this.#path,
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          accept: 'application/json',
+        },
+        body: JSON.stringify({ events: batch.map((pending) => pending.event) }),
+        signal: abort.signal,
+      });
+      const status = response.statusCode;
+      if (status >= 200 && status < 300) {
+        // Lago echoes every event back; only the status matters.
+        await response.body.dump({ limit: 1 << 20 });
+        return { status, body: undefined, reason: 'acknowledged' };
+      }
+      const text = await response.body.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      // Lago's own client waits `x-ratelimit-reset` seconds after a 429; Retry-After when a proxy sends it.
+      const retryAfterMs =
+        retryAfter(response.headers['retry-after'], this.#clock()) ??
+        retryAfter(response.headers['x-ratelimit-reset'], this.#clock());
+      return {
+        status,
+        body,
+        reason: `Lago answered ${status}${errorSummary(body)}`,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      };
+    } catch (error) {
+      const code = systemCode(error) ?? (error instanceof Error ? error.name : 'error');
+      return { status: undefined, body: undefined, reason: `no answer from Lago (${code})` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** ` (<code>: <fields>)` from Lago's error body: field names and error codes, never values. */
+function errorSummary(body: unknown): string {
+  const { code, error_details: details } = (body ?? {}) as { code?: unknown; error_details?: unknown };
+  if (typeof code !== 'string') return '';
+  if (typeof details !== 'object' || details === null) return ` (${code})`;
+  const shown = JSON.stringify(details).slice(0, 300);
+  return ` (${code}: ${shown})`;
+}
+
+/** `Retry-After` as seconds or an HTTP date, in milliseconds from now. */
+function retryAfter(value: string | string[] | undefined, now: number): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined) return undefined;
+  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
+  const at = Date.parse(text);
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
+}
