@@ -4,7 +4,7 @@
 // OSTOR_GATEWAY_URL is set.
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../shared/config.ts';
-import { FUNCTION_NAMES, isFunctionName, loadHandler } from './functions.ts';
+import { isRouteName, loadHandler, ROUTE_NAMES } from './functions.ts';
 import { localContext } from './lambda-context.ts';
 import { readLocalSettings } from './settings.ts';
 
@@ -12,11 +12,11 @@ import { readLocalSettings } from './settings.ts';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
-const usage = `usage: npm run invoke -- <${FUNCTION_NAMES.join('|')}> <event.json | ->`;
+const usage = `usage: npm run invoke -- <${ROUTE_NAMES.join('|')}> <event.json | ->`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, file] = argv;
-  if (name === undefined || !isFunctionName(name) || file === undefined) {
+  if (name === undefined || !isRouteName(name) || file === undefined) {
     process.stderr.write(`${usage}\n`);
     return 2;
   }

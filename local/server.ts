@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FunctionName } from './functions.ts';
-import { isFunctionName, loadHandler } from './functions.ts';
+import type { RouteName } from './functions.ts';
+import { isRouteName, loadHandler } from './functions.ts';
 import { localContext } from './lambda-context.ts';
 
 /** The HTTP API accepts at most 10 MB; billing webhooks are a few hundred bytes. */
@@ -63,7 +63,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: LocalSe
     const ready = options.ready?.() ?? true;
     return send(res, ready ? 200 : 503, { status: ready ? 'ok' : 'starting' });
   }
-  if (!isFunctionName(name)) {
+  if (!isRouteName(name)) {
     return send(res, 404, { error: { code: 'not_found', message: `path: no function at ${url.pathname}` } });
   }
   if (req.method !== 'POST') return send(res, 405, methodNotAllowed('POST'), 'POST');
@@ -76,7 +76,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: LocalSe
   }
   const handler = await loadHandler(name);
   const event = httpApiEvent(req, url, body, name);
-  const response = (await handler(event, localContext(`local-${name satisfies FunctionName}`))) as {
+  const response = (await handler(event, localContext(`local-${name satisfies RouteName}`))) as {
     statusCode: number;
     headers?: Record<string, string>;
     body?: string;
@@ -85,7 +85,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: LocalSe
   res.end(response.body ?? '');
 }
 
-function httpApiEvent(req: IncomingMessage, url: URL, body: Buffer, name: FunctionName) {
+function httpApiEvent(req: IncomingMessage, url: URL, body: Buffer, name: RouteName) {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;

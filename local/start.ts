@@ -3,6 +3,7 @@
 // so it survives restarts). Then it serves the functions and runs the usage sweep on a schedule.
 
 import { startEmulator } from '../emulator/gateway.ts';
+import type { Config } from '../shared/config.ts';
 import { loadConfig } from '../shared/config.ts';
 import { AppError, ConfigurationError } from '../shared/errors.ts';
 import { createRuntime, setRuntime } from '../shared/runtime/runtime.ts';
@@ -55,7 +56,14 @@ async function main(): Promise<void> {
   // first call.
   const runtime = createRuntime(loadConfig());
   runtime.usage();
+  const stripe = config.stripe.webhookSecrets !== undefined || config.stripe.webhookSecretId !== undefined;
+  if (stripe) runtime.stripe();
   setRuntime(runtime);
+  printed.push(
+    stripe
+      ? `stripe      POST /stripe verified with STRIPE_WEBHOOK_SECRET; ${config.credentialsWebhookUrl === undefined ? 'creates no users (CREDENTIALS_WEBHOOK_URL is not set)' : `new users' key pairs go to ${config.credentialsWebhookUrl.origin}`}`
+      : 'stripe      POST /stripe answers 500 until STRIPE_WEBHOOK_SECRET is set',
+  );
 
   let ready = false;
   const server = await startLocalServer({ host: config.host, port: config.port, ready: () => ready }).catch(
@@ -78,7 +86,7 @@ async function main(): Promise<void> {
   out(`vhi-s3-billing listening on ${server.url}`);
   for (const line of printed) out(line);
   out(
-    `usage       ${config.usage.webhookUrl === undefined ? `written to ${config.dataDir}/usage.ndjson` : `delivered to ${config.usage.webhookUrl.origin}`}; sweep ${config.usage.sweepIntervalSeconds === 0 ? 'off' : `every ${config.usage.sweepIntervalSeconds} s`}`,
+    `usage       ${usageTarget(config)}; sweep ${config.usage.sweepIntervalSeconds === 0 ? 'off' : `every ${config.usage.sweepIntervalSeconds} s`}`,
   );
   out();
   out('Try it:');
@@ -97,6 +105,12 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+function usageTarget(config: Config): string {
+  if (config.usage.sink === 'stripe') return `sent to Stripe meters at ${config.stripe.apiBase.origin}`;
+  const url = config.usage.webhookUrl;
+  return url === undefined ? `written to ${config.dataDir}/usage.ndjson` : `delivered to ${url.origin}`;
 }
 
 function pick(system: { accessKeyId: string; secretAccessKey: string }) {

@@ -24,12 +24,46 @@ const url = z
   .refine((value) => URL.canParse(value), 'must be an absolute URL such as https://s3.example.com')
   .transform((value) => new URL(value));
 
+/** Where every Stripe API call goes unless STRIPE_API_BASE says otherwise. */
+export const STRIPE_API_ORIGIN = 'https://api.stripe.com';
+
 const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 /** Variables whose values are secrets: their values never appear in an error. */
-const SECRET_VARIABLES = new Set(['OSTOR_SECRET_ACCESS_KEY', 'WEBHOOK_SECRET', 'USAGE_WEBHOOK_SECRET']);
+const SECRET_VARIABLES = new Set([
+  'OSTOR_SECRET_ACCESS_KEY',
+  'WEBHOOK_SECRET',
+  'USAGE_WEBHOOK_SECRET',
+  'STRIPE_WEBHOOK_SECRET',
+  'STRIPE_API_KEY',
+]);
+
+/** Comma-separated Stripe product ids (`prod_...`); empty entries are ignored. */
+const productList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== ''),
+  )
+  .refine(
+    (ids) => ids.every((id) => /^[A-Za-z0-9_]{1,255}$/.test(id)),
+    'must be Stripe product ids separated by commas, such as prod_NWjs8kKbJWmuuc,prod_Q1w2e3',
+  )
+  .transform((ids) => (ids.length === 0 ? undefined : ids));
+
+/** A Stripe meter's `event_name` (at most 100 characters, Stripe's limit). */
+const meterEventName = z
+  .string()
+  .trim()
+  .regex(/^[\x21-\x7e]{1,100}$/, 'must be a meter event name: 1 to 100 printable characters without spaces')
+  .optional();
+
+export const USAGE_SINKS = ['webhook', 'stripe', 'lago'] as const;
+export type UsageSinkKind = (typeof USAGE_SINKS)[number];
 
 const EnvSchema = z.object({
   OSTOR_GATEWAY_URL: url.optional(),
@@ -54,6 +88,20 @@ const EnvSchema = z.object({
   USAGE_WEBHOOK_SECRET_ID: optionalText,
   USAGE_SWEEP_INTERVAL_SECONDS: integer(0, 31 * 24 * 3600).default(900),
   USAGE_GRACE_SECONDS: integer(0, 24 * 3600).default(300),
+  USAGE_SINK: z.enum(USAGE_SINKS, { message: 'must be webhook, stripe or lago' }).default('webhook'),
+  CREDENTIALS_WEBHOOK_URL: url.optional(),
+  STRIPE_WEBHOOK_SECRET: optionalText,
+  STRIPE_WEBHOOK_SECRET_ID: optionalText,
+  STRIPE_API_KEY: optionalText,
+  STRIPE_API_KEY_ID: optionalText,
+  STRIPE_API_BASE: url.default(new URL(STRIPE_API_ORIGIN)),
+  STRIPE_PRODUCTS: productList.optional(),
+  STRIPE_SUSPEND_PAST_DUE: flag.default(false),
+  STRIPE_PURGE_ON_CANCEL: flag.default(false),
+  STRIPE_METER_DOWNLOADED_BYTES: meterEventName,
+  STRIPE_METER_UPLOADED_BYTES: meterEventName,
+  STRIPE_METER_REQUESTS: meterEventName,
+  STRIPE_METER_STORAGE: meterEventName,
   DATA_DIR: z.string().trim().min(1, 'must not be empty').default('./.data'),
   HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
   PORT: integer(0, 65535).default(3000),
@@ -77,6 +125,29 @@ export interface GatewayConfig {
     | undefined;
 }
 
+/** The Stripe adapter's settings (docs/contract.md §8): `POST /stripe` and the `stripe` usage sink. */
+export interface StripeConfig {
+  /** `whsec_...` endpoint signing secret(s), space-separated during rotation. */
+  readonly webhookSecrets: string | undefined;
+  readonly webhookSecretId: string | undefined;
+  /** A secret (`sk_...`) or restricted (`rk_...`) key. */
+  readonly apiKey: string | undefined;
+  readonly apiKeyId: string | undefined;
+  /** Every Stripe API call goes here (customers and meter events alike). */
+  readonly apiBase: URL;
+  /** Subscriptions holding none of these products are ignored; undefined: every subscription. */
+  readonly products: readonly string[] | undefined;
+  readonly suspendPastDue: boolean;
+  readonly purgeOnCancel: boolean;
+  /** Meter event names, each metric sent only when its name is set. */
+  readonly meters: {
+    readonly downloadedBytes: string | undefined;
+    readonly uploadedBytes: string | undefined;
+    readonly requests: string | undefined;
+    readonly storage: string | undefined;
+  };
+}
+
 export interface Config {
   readonly gateway: GatewayConfig;
   readonly webhook: { readonly secrets: string | undefined; readonly secretId: string | undefined };
@@ -86,7 +157,12 @@ export interface Config {
     readonly secretId: string | undefined;
     readonly sweepIntervalSeconds: number;
     readonly graceSeconds: number;
+    /** Where usage goes (docs/contract.md §6). */
+    readonly sink: UsageSinkKind;
   };
+  /** Where key pairs of users an adapter creates are delivered; undefined: adapters create no users. */
+  readonly credentialsWebhookUrl: URL | undefined;
+  readonly stripe: StripeConfig;
   readonly dataDir: string;
   readonly host: string;
   readonly port: number;
@@ -115,6 +191,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (e.OSTOR_GATEWAY_URL !== undefined) checkGatewayUrl(e.OSTOR_GATEWAY_URL, e.OSTOR_ALLOW_INSECURE_HTTP);
   if (e.USAGE_WEBHOOK_URL !== undefined) checkWebUrl('USAGE_WEBHOOK_URL', e.USAGE_WEBHOOK_URL);
+  if (e.CREDENTIALS_WEBHOOK_URL !== undefined) {
+    checkWebUrl('CREDENTIALS_WEBHOOK_URL', e.CREDENTIALS_WEBHOOK_URL);
+    if (e.USAGE_WEBHOOK_SECRET === undefined && e.USAGE_WEBHOOK_SECRET_ID === undefined) {
+      throw new ConfigurationError(
+        'USAGE_WEBHOOK_SECRET',
+        'is required with CREDENTIALS_WEBHOOK_URL (or USAGE_WEBHOOK_SECRET_ID): key pairs are never sent unsigned',
+      );
+    }
+  }
+  checkStripe(e);
 
   const credentials: GatewayConfig['credentials'] =
     e.OSTOR_ACCESS_KEY_ID !== undefined && e.OSTOR_SECRET_ACCESS_KEY !== undefined
@@ -139,6 +225,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secretId: e.USAGE_WEBHOOK_SECRET_ID,
       sweepIntervalSeconds: e.USAGE_SWEEP_INTERVAL_SECONDS,
       graceSeconds: e.USAGE_GRACE_SECONDS,
+      sink: e.USAGE_SINK,
+    },
+    credentialsWebhookUrl: e.CREDENTIALS_WEBHOOK_URL,
+    stripe: {
+      webhookSecrets: e.STRIPE_WEBHOOK_SECRET,
+      webhookSecretId: e.STRIPE_WEBHOOK_SECRET_ID,
+      apiKey: e.STRIPE_API_KEY,
+      apiKeyId: e.STRIPE_API_KEY_ID,
+      apiBase: e.STRIPE_API_BASE,
+      products: e.STRIPE_PRODUCTS,
+      suspendPastDue: e.STRIPE_SUSPEND_PAST_DUE,
+      purgeOnCancel: e.STRIPE_PURGE_ON_CANCEL,
+      meters: {
+        downloadedBytes: e.STRIPE_METER_DOWNLOADED_BYTES,
+        uploadedBytes: e.STRIPE_METER_UPLOADED_BYTES,
+        requests: e.STRIPE_METER_REQUESTS,
+        storage: e.STRIPE_METER_STORAGE,
+      },
     },
     dataDir: e.DATA_DIR,
     host: e.HOST,
@@ -148,6 +252,66 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * The Stripe settings that can be judged without a network: the shape of the secrets (named by
+ * position, never shown), the API base, and what USAGE_SINK=stripe cannot work without.
+ */
+function checkStripe(e: Env): void {
+  if (e.STRIPE_WEBHOOK_SECRET !== undefined)
+    stripeWebhookSecrets(e.STRIPE_WEBHOOK_SECRET, 'STRIPE_WEBHOOK_SECRET');
+  if (e.STRIPE_API_KEY !== undefined) stripeApiKey(e.STRIPE_API_KEY, 'STRIPE_API_KEY');
+  const base = e.STRIPE_API_BASE;
+  if (base.protocol !== 'https:' && !(base.protocol === 'http:' && LOOPBACK.test(base.hostname))) {
+    throw new ConfigurationError('STRIPE_API_BASE', 'must use https (plain http only for a loopback host)');
+  }
+  checkWebUrl('STRIPE_API_BASE', base);
+  if (e.USAGE_SINK === 'lago') {
+    throw new ConfigurationError('USAGE_SINK', 'lago is not available yet (issue 11); use webhook or stripe');
+  }
+  if (e.USAGE_SINK === 'stripe') {
+    if (e.STRIPE_API_KEY === undefined && e.STRIPE_API_KEY_ID === undefined) {
+      throw new ConfigurationError(
+        'STRIPE_API_KEY',
+        'is required with USAGE_SINK=stripe (or STRIPE_API_KEY_ID): meter events are sent with it',
+      );
+    }
+    const meters = [
+      e.STRIPE_METER_DOWNLOADED_BYTES,
+      e.STRIPE_METER_UPLOADED_BYTES,
+      e.STRIPE_METER_REQUESTS,
+      e.STRIPE_METER_STORAGE,
+    ];
+    if (meters.every((name) => name === undefined)) {
+      throw new ConfigurationError(
+        'STRIPE_METER_DOWNLOADED_BYTES',
+        'USAGE_SINK=stripe needs at least one STRIPE_METER_* event name; without one usage would be acknowledged and billed nowhere',
+      );
+    }
+  }
+}
+
+/** `whsec_...` values, space-separated during rotation: Stripe signs with the whole string. */
+export function stripeWebhookSecrets(value: string, variable: string): string[] {
+  const entries = value.split(/\s+/).filter((entry) => entry !== '');
+  if (entries.length === 0) throw new ConfigurationError(variable, 'no webhook secret given');
+  for (const [index, entry] of entries.entries()) {
+    if (!/^whsec_[A-Za-z0-9+/=_-]{8,}$/.test(entry)) {
+      const where = entries.length === 1 ? 'the secret' : `secret ${index + 1} of ${entries.length}`;
+      throw new ConfigurationError(variable, `${where} is not a Stripe endpoint secret (whsec_...)`);
+    }
+  }
+  return entries;
+}
+
+/** A secret (`sk_...`) or restricted (`rk_...`) Stripe key, test or live. */
+export function stripeApiKey(value: string, variable: string): string {
+  const key = value.trim();
+  if (!/^(sk|rk)_(test|live)_[A-Za-z0-9]{8,}$/.test(key)) {
+    throw new ConfigurationError(variable, 'is not a Stripe secret or restricted key (sk_... or rk_...)');
+  }
+  return key;
+}
 
 /** https, or http only towards this machine or with an explicit opt-in; nothing but an origin. */
 export function checkGatewayUrl(

@@ -37,6 +37,48 @@ export interface BillingIdStore {
   get(userId: string): Promise<string | undefined>;
 }
 
+/** What a billing system's subscription asks of its S3 user. */
+export type SubscriptionState = 'enabled' | 'suspended' | 'terminated';
+
+/** What a billing adapter remembers per subscription (keyed `<system>:<subscription id>`). */
+export interface SubscriptionRecord {
+  /** The S3 user's e-mail, fixed the first time the subscription was seen. */
+  readonly email: string | undefined;
+  /** The billing system's time of the newest decision applied, and what it asked for. */
+  readonly decidedAt: Date | undefined;
+  readonly decided: SubscriptionState | undefined;
+  /** A user was (about to be) created for it and its key pair is not yet acknowledged. */
+  readonly credentialsOwed: boolean;
+}
+
+export interface SubscriptionStore {
+  get(key: string): Promise<SubscriptionRecord | undefined>;
+  /** Fixes `email` for the subscription unless one is fixed already; answers the fixed one. */
+  pinEmail(key: string, email: string): Promise<string>;
+  /**
+   * Records the decision unless a later one is recorded (an equal time wins again), in one atomic
+   * step; answers whether it was recorded.
+   */
+  claim(key: string, at: Date, state: SubscriptionState): Promise<boolean>;
+  setCredentialsOwed(key: string, owed: boolean): Promise<void>;
+}
+
+/** A key pair nobody asked for yet: that of a user a billing adapter created (docs/contract.md §8). */
+export interface IssuedCredentials {
+  readonly email: string;
+  readonly userId: string;
+  readonly billingId: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  /** When the billing system decided the user should exist. */
+  readonly issuedAt: Date;
+}
+
+export interface CredentialsDelivery {
+  /** Resolves once the receiver acknowledged it (2xx); throws otherwise. */
+  deliver(credentials: IssuedCredentials): Promise<void>;
+}
+
 /** Progress and decisions worth a log line; the operations never log by themselves. */
 export interface LifecycleEvents {
   info(message: string, details?: Record<string, unknown>): void;

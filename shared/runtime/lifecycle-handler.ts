@@ -2,7 +2,6 @@
 // webhook signature over the raw bytes, parse the envelope, make the work idempotent on
 // `webhook-id`, run one lifecycle operation, and map errors to statuses in one place.
 import { createHash } from 'node:crypto';
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -15,6 +14,7 @@ import type { EventType } from '../lifecycle/requests.ts';
 import { Envelope, parseInput } from '../lifecycle/requests.ts';
 import { verifyWebhook } from '../signing/index.ts';
 import { mapError } from './error-response.ts';
+import { type IdempotentRunner, makeIdempotentRunner } from './idempotency.ts';
 import type { HttpResponse, Invocation } from './invocation.ts';
 import { classifyInvocation, jsonResponse } from './invocation.ts';
 import { createLogger, createMetrics, eventsFrom } from './logging.ts';
@@ -64,7 +64,7 @@ export function createLifecycleHandler<Request, Result>(
   const metrics = createMetrics(definition.type);
   const events: LifecycleEvents = eventsFrom(logger);
   // One runner per runtime, built on first use: each runtime has its own idempotency store.
-  const runners = new WeakMap<Runtime, (input: IdempotentInput<Result>) => Promise<Result>>();
+  const runners = new WeakMap<Runtime, IdempotentRunner<Result>>();
 
   const core = async (event: unknown, invokedContext: Context): Promise<unknown> => {
     const invocation = classifyInvocation(event);
@@ -110,7 +110,10 @@ export function createLifecycleHandler<Request, Result>(
       if (webhookId !== undefined && invocation.kind === 'http') {
         let idempotent = runners.get(runtime);
         if (idempotent === undefined) {
-          idempotent = makeIdempotentRunner<Result>(runtime);
+          idempotent = makeIdempotentRunner<Result>(runtime.idempotencyStore, {
+            ttlSeconds: IDEMPOTENCY_TTL_SECONDS,
+            validatePayload: true,
+          });
           runners.set(runtime, idempotent);
         }
         result = await idempotent({
@@ -159,31 +162,6 @@ function withBudget(context: Context, budgetMs: number): Context {
   };
 }
 
-interface IdempotentInput<Result> {
-  readonly key: string;
-  readonly bodyHash: string;
-  readonly run: () => Promise<Result>;
-  readonly lambdaContext: Context;
-}
-
-function makeIdempotentRunner<Result>(runtime: Runtime) {
-  const config = new IdempotencyConfig({
-    eventKeyJmesPath: 'key',
-    payloadValidationJmesPath: 'bodyHash',
-    expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS,
-    throwOnNoIdempotencyKey: true,
-  });
-  const runner = makeIdempotent(async (input: IdempotentInput<Result>) => input.run(), {
-    persistenceStore: runtime.idempotencyStore,
-    config,
-  });
-  return async (input: IdempotentInput<Result>): Promise<Result> => {
-    // Lets an interrupted invocation's lock lapse when the Lambda's own time runs out.
-    config.registerLambdaContext(input.lambdaContext);
-    return (await runner(input)) as Result;
-  };
-}
-
 async function verify(runtime: Runtime, invocation: Extract<Invocation, { kind: 'http' }>): Promise<string> {
   const provider = runtime.webhookSecrets;
   if (provider === undefined)
@@ -205,7 +183,8 @@ async function verify(runtime: Runtime, invocation: Extract<Invocation, { kind: 
   }
 }
 
-function parseJson(raw: Buffer): unknown {
+/** The body as JSON, or a 400 naming `body` (after the signature checked out). */
+export function parseJson(raw: Buffer): unknown {
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch {

@@ -8,18 +8,33 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig, stripeApiKey, stripeWebhookSecrets } from '../config.ts';
 import { ConfigurationError } from '../errors.ts';
 import type { RotationGateway, SecretVersions } from '../lifecycle/credential-rotation.ts';
-import type { BillingIdStore, LockStore, StateChangeStore } from '../lifecycle/ports.ts';
+import type {
+  BillingIdStore,
+  CredentialsDelivery,
+  LockStore,
+  StateChangeStore,
+  SubscriptionStore,
+} from '../lifecycle/ports.ts';
 import type { CredentialsSource } from '../ostor/index.ts';
 import { OstorClient } from '../ostor/index.ts';
 import type { Credentials } from '../signing/index.ts';
-import { dynamoBillingIdStore, dynamoLockStore, dynamoStateChangeStore } from '../store/dynamodb.ts';
+import {
+  dynamoBillingIdStore,
+  dynamoLockStore,
+  dynamoStateChangeStore,
+  dynamoSubscriptionStore,
+} from '../store/dynamodb.ts';
 import { secretsManagerVersions } from '../store/secrets-manager.ts';
 import { SqliteStore } from '../store/sqlite.ts';
+import { StripeApi } from '../stripe/api.ts';
+import type { StripeSettings } from '../stripe/events.ts';
+import { WebhookSink } from '../usage/webhook-sink.ts';
+import { webhookCredentialsDelivery } from './credentials.ts';
 import type { CredentialsProvider, WebhookSecretsProvider } from './secrets.ts';
-import { secretsManagerCredentials, staticCredentials, webhookSecrets } from './secrets.ts';
+import { secretsManagerCredentials, staticCredentials, textSecret, webhookSecrets } from './secrets.ts';
 import type { UsageServices } from './usage.ts';
 import { buildUsageServices } from './usage.ts';
 
@@ -30,6 +45,18 @@ export interface RotationServices {
   readonly gatewayFor: (credentials: Credentials) => RotationGateway;
   /** The secret this function may rotate (OSTOR_CREDENTIALS_SECRET_ID). */
   readonly expectedSecretId: string;
+}
+
+/** What `POST /stripe` needs besides the lifecycle's stores (docs/contract.md §8). */
+export interface StripeServices {
+  readonly settings: StripeSettings;
+  /** The endpoint's `whsec_...` secrets, whole (Stripe signs with the string itself). */
+  readonly webhookSecrets: { get(): Promise<readonly string[]>; refresh(): Promise<readonly string[]> };
+  /** A customer's e-mail from `GET /v1/customers/{id}`; refused without STRIPE_API_KEY(_ID). */
+  customerEmail(customerId: string): Promise<string | undefined>;
+  readonly subscriptions: SubscriptionStore;
+  /** Undefined without CREDENTIALS_WEBHOOK_URL: then no user is created. */
+  readonly credentials: CredentialsDelivery | undefined;
 }
 
 export interface Runtime {
@@ -47,6 +74,8 @@ export interface Runtime {
   usage(): UsageServices;
   /** Credential rotation's clients; refused unless the credentials are in Secrets Manager. */
   rotation(): RotationServices;
+  /** The Stripe adapter's clients; refused without STRIPE_WEBHOOK_SECRET(_ID). */
+  stripe(): StripeServices;
 }
 
 export function createRuntime(config: Config): Runtime {
@@ -81,6 +110,7 @@ export function createRuntime(config: Config): Runtime {
   const gateway = gatewayWith(credentials);
   let usage: UsageServices | undefined;
   let rotation: RotationServices | undefined;
+  let stripe: StripeServices | undefined;
 
   // The stores are opened on first use: a function that never needs one (collect-usage has no
   // webhook URL when deployed) neither opens a SQLite file on Lambda's read-only disk nor needs a
@@ -91,6 +121,7 @@ export function createRuntime(config: Config): Runtime {
         stateChanges: StateChangeStore;
         locks: LockStore;
         billingIds: BillingIdStore;
+        subscriptions: SubscriptionStore;
         idempotencyStore: BasePersistenceLayer;
       }
     | undefined;
@@ -102,6 +133,7 @@ export function createRuntime(config: Config): Runtime {
         stateChanges: dynamoStateChangeStore(dynamo, table),
         locks: dynamoLockStore(dynamo, table),
         billingIds: dynamoBillingIdStore(dynamo, table),
+        subscriptions: dynamoSubscriptionStore(dynamo, table),
         idempotencyStore: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo }),
       };
     } else {
@@ -110,6 +142,7 @@ export function createRuntime(config: Config): Runtime {
         stateChanges: local.stateChanges,
         locks: local.locks,
         billingIds: local.billingIds,
+        subscriptions: local.subscriptions,
         idempotencyStore: local.idempotency,
       };
     }
@@ -155,7 +188,71 @@ export function createRuntime(config: Config): Runtime {
       };
       return rotation;
     },
+    stripe() {
+      stripe ??= buildStripeServices(config, () => openStores().subscriptions);
+      return stripe;
+    },
   };
+}
+
+function buildStripeServices(config: Config, subscriptions: () => SubscriptionStore): StripeServices {
+  const secrets = textSecret({
+    value: config.stripe.webhookSecrets,
+    secretId: config.stripe.webhookSecretId,
+    variable: 'STRIPE_WEBHOOK_SECRET',
+    parse: stripeWebhookSecrets,
+  });
+  if (secrets === undefined) {
+    throw new ConfigurationError(
+      'STRIPE_WEBHOOK_SECRET',
+      "is not set (nor STRIPE_WEBHOOK_SECRET_ID): POST /stripe cannot verify Stripe's signature",
+    );
+  }
+  const api = stripeApi(config);
+  const url = config.credentialsWebhookUrl;
+  let credentials: CredentialsDelivery | undefined;
+  if (url !== undefined) {
+    const signing = webhookSecrets({
+      value: config.usage.secrets,
+      secretId: config.usage.secretId,
+      variable: 'USAGE_WEBHOOK_SECRET',
+    });
+    // loadConfig refuses CREDENTIALS_WEBHOOK_URL without a usage secret; kept as a guard.
+    if (signing === undefined) throw new ConfigurationError('USAGE_WEBHOOK_SECRET', 'is required');
+    credentials = webhookCredentialsDelivery(new WebhookSink({ url, secrets: signing }));
+  }
+  return {
+    settings: {
+      products: config.stripe.products,
+      suspendPastDue: config.stripe.suspendPastDue,
+      purgeOnCancel: config.stripe.purgeOnCancel,
+    },
+    webhookSecrets: secrets,
+    customerEmail: async (customerId) => {
+      if (api === undefined) {
+        throw new ConfigurationError(
+          'STRIPE_API_KEY',
+          "is not set (nor STRIPE_API_KEY_ID): the customer's e-mail cannot be read; set it, or metadata.s3_email on the subscription",
+        );
+      }
+      return api.customerEmail(customerId);
+    },
+    get subscriptions() {
+      return subscriptions();
+    },
+    credentials,
+  };
+}
+
+/** The Stripe API client of STRIPE_API_BASE and STRIPE_API_KEY(_ID); undefined without a key. */
+export function stripeApi(config: Config): StripeApi | undefined {
+  const apiKey = textSecret({
+    value: config.stripe.apiKey,
+    secretId: config.stripe.apiKeyId,
+    variable: 'STRIPE_API_KEY',
+    parse: stripeApiKey,
+  });
+  return apiKey === undefined ? undefined : new StripeApi({ base: config.stripe.apiBase, apiKey });
 }
 
 const localStores = new Map<string, SqliteStore>();

@@ -98,3 +98,32 @@ export function webhookSecrets(source: {
     () => fetch(true),
   );
 }
+
+/**
+ * A secret given as text: from the environment (`value`), or from Secrets Manager (`secretId`,
+ * named `<variable>_ID` in errors), each value checked by `parse` (whose errors never show it).
+ * Undefined when neither is set.
+ */
+export function textSecret<T>(source: {
+  value: string | undefined;
+  secretId: string | undefined;
+  variable: string;
+  parse: (raw: string, variable: string) => T;
+}): { get(): Promise<T>; refresh(): Promise<T> } | undefined {
+  if (source.value !== undefined) {
+    const parsed = source.parse(source.value, source.variable);
+    return { get: async () => parsed, refresh: async () => parsed };
+  }
+  const secretId = source.secretId;
+  if (secretId === undefined) return undefined;
+  const variable = `${source.variable}_ID`;
+  const fetch = async (forceFetch: boolean) => {
+    const raw = await getSecret(secretId, { maxAge: SECRET_MAX_AGE_SECONDS, forceFetch });
+    if (typeof raw !== 'string') throw new ConfigurationError(variable, 'the secret must be a string');
+    return source.parse(raw, variable);
+  };
+  return rateLimited(
+    () => fetch(false),
+    () => fetch(true),
+  );
+}

@@ -1,7 +1,9 @@
-// DynamoDB adapters of the stores used when deployed. The suspend/resume order, the locks and the
-// billing ids share the idempotency table (partition key `id`), under ids prefixed `user-state#`,
-// `lock#` and `billing-id#`; a lock carries the table's TTL attribute so an abandoned one is
-// cleaned up (a billing id has none: it outlives its user until the last usage is billed).
+// DynamoDB adapters of the stores used when deployed. The suspend/resume order, the locks, the
+// billing ids and the billing adapters' subscriptions share the idempotency table (partition key
+// `id`), under ids prefixed `user-state#`, `lock#`, `billing-id#` and `subscription#`; a lock
+// carries the table's TTL attribute so an abandoned one is cleaned up (a billing id has none: it
+// outlives its user until the last usage is billed; nor has a subscription, whose record keeps an
+// ended subscription from being brought back by a late or replayed event).
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
@@ -10,7 +12,14 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { BillingIdStore, LockStore, StateChange, StateChangeStore } from '../lifecycle/ports.ts';
+import type {
+  BillingIdStore,
+  LockStore,
+  StateChange,
+  StateChangeStore,
+  SubscriptionState,
+  SubscriptionStore,
+} from '../lifecycle/ports.ts';
 
 export function dynamoStateChangeStore(client: DynamoDBClient, tableName: string): StateChangeStore {
   const documents = DynamoDBDocumentClient.from(client);
@@ -108,4 +117,66 @@ export function dynamoBillingIdStore(client: DynamoDBClient, tableName: string):
       return typeof Item?.billingId === 'string' ? Item.billingId : undefined;
     },
   };
+}
+
+export function dynamoSubscriptionStore(client: DynamoDBClient, tableName: string): SubscriptionStore {
+  const documents = DynamoDBDocumentClient.from(client);
+  const key = (name: string) => ({ id: `subscription#${name}` });
+  return {
+    async get(name: string) {
+      const { Item } = await documents.send(
+        new GetCommand({ TableName: tableName, Key: key(name), ConsistentRead: true }),
+      );
+      if (Item === undefined) return undefined;
+      return {
+        email: typeof Item.email === 'string' ? Item.email : undefined,
+        decidedAt: typeof Item.decidedAtMs === 'number' ? new Date(Item.decidedAtMs) : undefined,
+        decided: subscriptionState(Item.decided),
+        credentialsOwed: Item.credentialsOwed === true,
+      };
+    },
+    async pinEmail(name: string, email: string) {
+      const { Attributes } = await documents.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key(name),
+          UpdateExpression: 'SET email = if_not_exists(email, :email)',
+          ExpressionAttributeValues: { ':email': email },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return typeof Attributes?.email === 'string' ? Attributes.email : email;
+    },
+    async claim(name: string, at: Date, state: SubscriptionState) {
+      try {
+        await documents.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key(name),
+            UpdateExpression: 'SET decidedAtMs = :at, decided = :state',
+            ConditionExpression: 'attribute_not_exists(decidedAtMs) OR decidedAtMs <= :at',
+            ExpressionAttributeValues: { ':at': at.getTime(), ':state': state },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw error;
+      }
+    },
+    async setCredentialsOwed(name: string, owed: boolean) {
+      await documents.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key(name),
+          UpdateExpression: 'SET credentialsOwed = :owed',
+          ExpressionAttributeValues: { ':owed': owed },
+        }),
+      );
+    },
+  };
+}
+
+function subscriptionState(value: unknown): SubscriptionState | undefined {
+  return value === 'enabled' || value === 'suspended' || value === 'terminated' ? value : undefined;
 }

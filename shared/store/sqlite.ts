@@ -1,10 +1,19 @@
 // The embedded, file-backed store of a local run (`npm start`): one SQLite database in DATA_DIR
-// holding the idempotency records, the suspend/resume ordering and the users' billing ids. DynamoDB plays this part when
+// holding the idempotency records, the suspend/resume ordering, the users' billing ids and the
+// billing adapters' subscriptions. DynamoDB plays this part when
 // deployed; both sit behind the same small interfaces.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import type { BillingIdStore, LockStore, StateChange, StateChangeStore } from '../lifecycle/ports.ts';
+import type {
+  BillingIdStore,
+  LockStore,
+  StateChange,
+  StateChangeStore,
+  SubscriptionRecord,
+  SubscriptionState,
+  SubscriptionStore,
+} from '../lifecycle/ports.ts';
 import { SqliteIdempotencyStore } from './sqlite-idempotency.ts';
 
 export class SqliteStore {
@@ -29,6 +38,9 @@ export class SqliteStore {
       CREATE TABLE IF NOT EXISTS state_change (
         user_id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, state TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS billing_id (user_id TEXT PRIMARY KEY, billing_id TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS subscription (
+        key TEXT PRIMARY KEY, email TEXT, decided_at_ms INTEGER, decided TEXT,
+        credentials_owed INTEGER NOT NULL DEFAULT 0);
     `);
   }
 
@@ -73,6 +85,60 @@ export class SqliteStore {
     },
   };
 
+  readonly subscriptions: SubscriptionStore = {
+    get: async (key: string) => {
+      const row = this.db
+        .prepare('SELECT email, decided_at_ms, decided, credentials_owed FROM subscription WHERE key = ?')
+        .get(key) as
+        | {
+            email: string | null;
+            decided_at_ms: number | null;
+            decided: string | null;
+            credentials_owed: number;
+          }
+        | undefined;
+      if (row === undefined) return undefined;
+      return {
+        email: row.email ?? undefined,
+        decidedAt: row.decided_at_ms === null ? undefined : new Date(row.decided_at_ms),
+        decided: subscriptionState(row.decided),
+        credentialsOwed: row.credentials_owed === 1,
+      } satisfies SubscriptionRecord;
+    },
+    pinEmail: async (key: string, email: string) => {
+      // Only the first e-mail sticks: one statement, so two first sightings cannot both win.
+      this.db
+        .prepare(
+          `INSERT INTO subscription (key, email) VALUES (?, ?)
+           ON CONFLICT(key) DO UPDATE SET email = excluded.email WHERE subscription.email IS NULL`,
+        )
+        .run(key, email);
+      const row = this.db.prepare('SELECT email FROM subscription WHERE key = ?').get(key) as {
+        email: string;
+      };
+      return row.email;
+    },
+    claim: async (key: string, at: Date, state: SubscriptionState) => {
+      const atMs = at.getTime();
+      const result = this.db
+        .prepare(
+          `INSERT INTO subscription (key, decided_at_ms, decided) VALUES (?, ?, ?)
+           ON CONFLICT(key) DO UPDATE SET decided_at_ms = excluded.decided_at_ms, decided = excluded.decided
+           WHERE subscription.decided_at_ms IS NULL OR excluded.decided_at_ms >= subscription.decided_at_ms`,
+        )
+        .run(key, atMs, state);
+      return result.changes > 0;
+    },
+    setCredentialsOwed: async (key: string, owed: boolean) => {
+      this.db
+        .prepare(
+          `INSERT INTO subscription (key, credentials_owed) VALUES (?, ?)
+           ON CONFLICT(key) DO UPDATE SET credentials_owed = excluded.credentials_owed`,
+        )
+        .run(key, owed ? 1 : 0);
+    },
+  };
+
   readonly locks: LockStore = {
     tryAcquire: async (name: string, owner: string, ttlMs: number) => {
       const now = Date.now();
@@ -93,4 +159,8 @@ export class SqliteStore {
   close(): void {
     this.db.close();
   }
+}
+
+function subscriptionState(value: unknown): SubscriptionState | undefined {
+  return value === 'enabled' || value === 'suspended' || value === 'terminated' ? value : undefined;
 }

@@ -1,0 +1,179 @@
+// `POST /stripe`: Stripe's own webhooks in (docs/contract.md §8). The same middy/Powertools stack as
+// the lifecycle functions — classify the invocation, verify the signature over the raw bytes
+// (here `Stripe-Signature`), parse, make the work idempotent (on Stripe's event id, for 4 days:
+// Stripe retries for 3), run, map errors to statuses in one place — around a translator: the
+// subscription's status becomes its S3 user's desired state, applied by shared/lifecycle.
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { deadlineFor, runWithDeadline } from '../deadline.ts';
+import { InvalidInputError, UnauthorizedError } from '../errors.ts';
+import type { LifecycleEvents } from '../lifecycle/ports.ts';
+import type { SubscriptionOutcome } from '../lifecycle/subscription.ts';
+import { applySubscription } from '../lifecycle/subscription.ts';
+import { verifyStripeSignature } from '../signing/index.ts';
+import type { StripeEventEnvelope } from '../stripe/events.ts';
+import { parseStripeEvent, translateStripeEvent } from '../stripe/events.ts';
+import { mapError } from './error-response.ts';
+import { type IdempotentRunner, makeIdempotentRunner } from './idempotency.ts';
+import type { Invocation } from './invocation.ts';
+import { classifyInvocation, jsonResponse } from './invocation.ts';
+import { HEALTH_PATH, type LambdaHandler, parseJson } from './lifecycle-handler.ts';
+import { createLogger, createMetrics, eventsFrom } from './logging.ts';
+import type { Runtime, StripeServices } from './runtime.ts';
+import { getRuntime } from './runtime.ts';
+import { withMappedStack } from './stack-map.ts';
+
+/** The function's name: its route, its log `service` and its metrics' `service` dimension. */
+export const STRIPE_FUNCTION = 'stripe';
+/** Stripe retries an event for up to three days; a day more covers the last retry's own delay. */
+export const STRIPE_IDEMPOTENCY_TTL_SECONDS = 4 * 24 * 3600;
+/** Counted (EMF, dimension `service`) each time a termination is refused; alarmed by the stack. */
+export const TERMINATIONS_REFUSED_METRIC = 'terminationsRefused';
+
+export type StripeEventResult = {
+  readonly received: true;
+  readonly id: string;
+  readonly type: string;
+  /** The subscription's status the event was read from, when it was a subscription event. */
+  readonly status?: string;
+} & SubscriptionOutcome;
+
+export function createStripeHandler(runtimeOf: () => Runtime = getRuntime): LambdaHandler {
+  const logger = createLogger(STRIPE_FUNCTION);
+  const metrics = createMetrics(STRIPE_FUNCTION);
+  const events: LifecycleEvents = eventsFrom(logger);
+  const runners = new WeakMap<Runtime, IdempotentRunner<StripeEventResult>>();
+
+  const core = async (event: unknown, lambdaContext: Context): Promise<unknown> => {
+    const invocation = classifyInvocation(event);
+    if (invocation.kind === 'http' && invocation.path === HEALTH_PATH && invocation.method === 'GET') {
+      return jsonResponse(200, { status: 'ok' });
+    }
+    let eventId: string | undefined;
+    try {
+      const runtime = runtimeOf();
+      const services = runtime.stripe();
+      let payload: unknown;
+      if (invocation.kind === 'http') {
+        if (invocation.method !== 'POST') throw new InvalidInputError('method', 'Stripe delivers with POST');
+        await verify(services, invocation);
+        payload = parseJson(invocation.rawBody);
+      } else if (invocation.kind === 'schedule') {
+        throw new InvalidInputError('event', 'stripe is not started by a schedule');
+      } else {
+        // A direct invocation (console, `npm run invoke -- stripe`) hands over a Stripe event, unsigned.
+        payload = invocation.payload;
+      }
+      const stripeEvent = parseStripeEvent(payload);
+      eventId = stripeEvent.id;
+
+      let ran = false;
+      const deadline = deadlineFor(lambdaContext.getRemainingTimeInMillis());
+      const run = () =>
+        runWithDeadline(deadline, () => {
+          ran = true;
+          return handleStripeEvent(stripeEvent, runtime, services, events);
+        });
+      let result: StripeEventResult;
+      if (invocation.kind === 'http') {
+        let idempotent = runners.get(runtime);
+        if (idempotent === undefined) {
+          // No payload check: Stripe's redeliveries of one event may differ in bytes (pending_webhooks).
+          idempotent = makeIdempotentRunner<StripeEventResult>(runtime.idempotencyStore, {
+            ttlSeconds: STRIPE_IDEMPOTENCY_TTL_SECONDS,
+            validatePayload: false,
+          });
+          runners.set(runtime, idempotent);
+        }
+        result = await idempotent({ key: `${STRIPE_FUNCTION}#${stripeEvent.id}`, run, lambdaContext });
+      } else {
+        result = await run();
+      }
+      if (ran && result.action === 'termination_refused') {
+        const refused = metrics.singleMetric();
+        refused.addMetric(TERMINATIONS_REFUSED_METRIC, MetricUnit.Count, 1);
+      }
+      metrics.addDimension('outcome', 'success');
+      metrics.addMetric('events', MetricUnit.Count, 1);
+      logger.info('stripe event handled', {
+        id: stripeEvent.id,
+        type: stripeEvent.type,
+        action: result.action,
+        source: invocation.kind,
+        replayed: !ran,
+      });
+      return invocation.kind === 'http' ? jsonResponse(200, result) : result;
+    } catch (error) {
+      const mapped = mapError(error);
+      metrics.addDimension('outcome', mapped.fault ? 'fault' : 'refused');
+      metrics.addMetric('events', MetricUnit.Count, 1);
+      const details = {
+        id: eventId,
+        source: invocation.kind,
+        status: mapped.status,
+        error: mapped.body.error,
+      };
+      if (mapped.fault) logger.error('stripe event failed', { ...details, cause: error });
+      else logger.warn('stripe event refused', details);
+      if (invocation.kind === 'http') return jsonResponse(mapped.status, mapped.body);
+      throw withMappedStack(error);
+    }
+  };
+
+  return middy(core)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}
+
+/** Translates one verified event and applies it; events not acted on change nothing. */
+export async function handleStripeEvent(
+  event: StripeEventEnvelope,
+  runtime: Runtime,
+  services: StripeServices,
+  events: LifecycleEvents,
+): Promise<StripeEventResult> {
+  const base = { received: true as const, id: event.id, type: event.type };
+  const translation = translateStripeEvent(event, services.settings);
+  if (translation.kind === 'ignore') {
+    events.info('stripe event not acted on', { id: event.id, type: event.type, reason: translation.reason });
+    return { ...base, action: 'ignored', reason: translation.reason };
+  }
+  const outcome = await applySubscription(
+    {
+      key: `stripe:${translation.subscriptionId}`,
+      billingId: translation.customerId,
+      desired: translation.desired,
+      at: translation.at,
+      purge: translation.purge,
+      email: translation.metadataEmail,
+      lookupEmail: () => services.customerEmail(translation.customerId),
+    },
+    {
+      gateway: runtime.gateway,
+      subscriptions: services.subscriptions,
+      stateChanges: runtime.stateChanges,
+      billingIds: runtime.billingIds,
+      locks: runtime.locks,
+      credentials: services.credentials,
+      events,
+    },
+  );
+  return { ...base, status: translation.status, ...outcome };
+}
+
+async function verify(
+  services: StripeServices,
+  invocation: Extract<Invocation, { kind: 'http' }>,
+): Promise<void> {
+  const input = { header: invocation.headers['stripe-signature'], body: invocation.rawBody };
+  try {
+    verifyStripeSignature({ ...input, secrets: await services.webhookSecrets.get() });
+  } catch (error) {
+    // A secret rotated in Secrets Manager since it was cached: look once more before refusing.
+    if (!(error instanceof UnauthorizedError) || error.reason !== 'no_matching_signature') throw error;
+    verifyStripeSignature({ ...input, secrets: await services.webhookSecrets.refresh() });
+  }
+}

@@ -1,0 +1,296 @@
+// The Stripe API over plain HTTP: the two calls this project makes, `GET /v1/customers/{id}` (a
+// subscription's e-mail) and `POST /v1/billing/meter_events` (usage), form-encoded with
+// `Authorization: Bearer`, over the keep-alive undici Pool the gateway client and the usage webhook
+// use. Not the `stripe` SDK: it adds ~240 KB and ~60 ms of cold import to a bundle that must stay
+// under 800 KB, for two requests (measured, see the README). Retried with backoff on 429, 5xx,
+// `Stripe-Should-Retry: true` and network errors, within a deadline; the key is never logged and
+// never part of an error.
+import { setTimeout as delay } from 'node:timers/promises';
+import { backoffDelay } from '../backoff.ts';
+import { timeLeft } from '../deadline.ts';
+import { AppError, ConfigurationError, systemCode } from '../errors.ts';
+import { Pool } from '../http/pool.ts';
+
+/** Where the API key comes from (the environment, or Secrets Manager with a cache). */
+export interface ApiKeySource {
+  get(): Promise<string>;
+  /** Fetches again, bypassing the cache: called once when Stripe answers 401. */
+  refresh(): Promise<string>;
+}
+
+export interface StripeApiOptions {
+  /** STRIPE_API_BASE: `https://api.stripe.com`, or a local fake. */
+  readonly base: URL;
+  readonly apiKey: ApiKeySource;
+  /** Per attempt, connection to last body byte. Default 15,000 ms. */
+  readonly timeoutMs?: number;
+  /** Retries after the first attempt. Default 4. */
+  readonly retries?: number;
+  /** First backoff ceiling; doubles each retry. Default 250 ms. */
+  readonly baseDelayMs?: number;
+  /** Largest wait between attempts. Default 8,000 ms. */
+  readonly maxDelayMs?: number;
+  /** Concurrent connections to Stripe. Default 16. */
+  readonly connections?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  readonly clock?: () => number;
+}
+
+/** One Billing Meter event (docs/contract.md §8). */
+export interface MeterEvent {
+  readonly eventName: string;
+  /** `payload[stripe_customer_id]`: the user's billingId. */
+  readonly customer: string;
+  /** `payload[value]`: a whole number, at most 15 digits (Stripe's limit). */
+  readonly value: bigint;
+  /** At most 100 characters; Stripe refuses a second event with it (for at least 24 hours). */
+  readonly identifier: string;
+  /** Unix seconds. */
+  readonly timestamp: number;
+}
+
+export type StripeCallOutcome =
+  | { readonly ok: true; readonly attempts: number; readonly status: number; readonly body: unknown }
+  | {
+      readonly ok: false;
+      readonly attempts: number;
+      /** Stripe's last status; undefined when no answer came (refused, reset, timed out). */
+      readonly status: number | undefined;
+      readonly body: unknown;
+      readonly reason: string;
+    };
+
+export type MeterEventOutcome =
+  | { readonly ok: true; readonly duplicate: boolean; readonly attempts: number }
+  | {
+      readonly ok: false;
+      readonly attempts: number;
+      readonly status: number | undefined;
+      readonly reason: string;
+    };
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+
+export class StripeApi {
+  /** For log lines: Stripe's origin. Never the key. */
+  readonly target: string;
+  readonly #prefix: string;
+  readonly #pool: Pool;
+  readonly #apiKey: ApiKeySource;
+  readonly #timeoutMs: number;
+  readonly #retries: number;
+  readonly #baseDelayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
+  readonly #clock: () => number;
+
+  constructor(options: StripeApiOptions) {
+    this.target = options.base.origin;
+    this.#prefix = options.base.pathname.replace(/\/+$/, '');
+    this.#apiKey = options.apiKey;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#retries = options.retries ?? 4;
+    this.#baseDelayMs = options.baseDelayMs ?? 250;
+    this.#maxDelayMs = options.maxDelayMs ?? 8_000;
+    this.#sleep = options.sleep ?? ((ms) => delay(ms));
+    this.#random = options.random ?? Math.random;
+    this.#clock = options.clock ?? Date.now;
+    this.#pool = new Pool(options.base.origin, {
+      connections: options.connections ?? 16,
+      pipelining: 1,
+      keepAliveTimeout: 4_000,
+      connect: { timeout: Math.min(5_000, this.#timeoutMs) },
+      headersTimeout: this.#timeoutMs,
+      bodyTimeout: this.#timeoutMs,
+    });
+  }
+
+  /**
+   * The customer's e-mail; undefined when the customer has none, is deleted or does not exist.
+   * Throws ConfigurationError when Stripe refuses the key, AppError `gateway_unavailable` when it
+   * cannot be reached (the event is then answered 5xx and Stripe delivers it again).
+   */
+  async customerEmail(customerId: string): Promise<string | undefined> {
+    const deadline = this.#clock() + Math.max(0, timeLeft(this.#clock()) ?? 20_000);
+    const outcome = await this.call(
+      'GET',
+      `/v1/customers/${encodeURIComponent(customerId)}`,
+      undefined,
+      deadline,
+    );
+    if (outcome.ok) {
+      const customer = outcome.body as { email?: unknown; deleted?: unknown } | null;
+      if (customer?.deleted === true) return undefined;
+      return typeof customer?.email === 'string' && customer.email !== '' ? customer.email : undefined;
+    }
+    if (outcome.status === 404) return undefined;
+    if (outcome.status === 401 || outcome.status === 403) {
+      throw new ConfigurationError(
+        'STRIPE_API_KEY',
+        `Stripe refused the key (${outcome.status}) reading a customer; a restricted key needs Customers: Read`,
+      );
+    }
+    throw new AppError(
+      'gateway_unavailable',
+      `the Stripe API could not be read (customers): ${outcome.reason}`,
+    );
+  }
+
+  /** Sends one meter event; a duplicate identifier counts as delivered (Stripe already has it). */
+  async createMeterEvent(event: MeterEvent, deadline: number): Promise<MeterEventOutcome> {
+    const form = new URLSearchParams({
+      event_name: event.eventName,
+      'payload[stripe_customer_id]': event.customer,
+      'payload[value]': event.value.toString(),
+      identifier: event.identifier,
+      timestamp: String(event.timestamp),
+    });
+    const outcome = await this.call('POST', '/v1/billing/meter_events', form, deadline);
+    if (outcome.ok) return { ok: true, duplicate: false, attempts: outcome.attempts };
+    if (outcome.status === 400 && isDuplicateIdentifier(outcome.body)) {
+      return { ok: true, duplicate: true, attempts: outcome.attempts };
+    }
+    return { ok: false, attempts: outcome.attempts, status: outcome.status, reason: outcome.reason };
+  }
+
+  /** One call, retried while Stripe says it may be (429, 5xx, Stripe-Should-Retry, no answer). */
+  async call(
+    method: 'GET' | 'POST',
+    path: string,
+    form: URLSearchParams | undefined,
+    deadline: number,
+  ): Promise<StripeCallOutcome> {
+    let key = await this.#apiKey.get();
+    let refreshed = false;
+    let attempts = 0;
+    let failures = 0;
+    for (;;) {
+      const left = deadline - this.#clock();
+      if (left <= 0) {
+        return {
+          ok: false,
+          attempts,
+          status: undefined,
+          body: undefined,
+          reason: 'out of time before Stripe answered',
+        };
+      }
+      attempts += 1;
+      const attempt = await this.#attempt(
+        method,
+        path,
+        form,
+        key,
+        Math.ceil(Math.min(this.#timeoutMs, left)),
+      );
+      if (attempt.status !== undefined && attempt.status >= 200 && attempt.status < 300) {
+        return { ok: true, attempts, status: attempt.status, body: attempt.body };
+      }
+      if (attempt.status === 401 && !refreshed) {
+        // The key may have been replaced in Secrets Manager since it was cached.
+        refreshed = true;
+        key = await this.#apiKey.refresh();
+        continue;
+      }
+      const failed = {
+        ok: false as const,
+        attempts,
+        status: attempt.status,
+        body: attempt.body,
+        reason: attempt.reason,
+      };
+      if (!attempt.retryable) return failed;
+      failures += 1;
+      if (failures > this.#retries) return failed;
+      const wait = backoffDelay(failures, {
+        baseMs: this.#baseDelayMs,
+        maxMs: this.#maxDelayMs,
+        random: this.#random,
+      });
+      if (this.#clock() + wait >= deadline) return failed;
+      await this.#sleep(wait);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#pool.closed || this.#pool.destroyed) return;
+    await this.#pool.close();
+  }
+
+  async #attempt(
+    method: 'GET' | 'POST',
+    path: string,
+    form: URLSearchParams | undefined,
+    key: string,
+    timeoutMs: number,
+  ): Promise<{ status: number | undefined; body: unknown; retryable: boolean; reason: string }> {
+    // A timer cleared as soon as the answer is in (see webhook-sink.ts for why not AbortSignal.timeout).
+    const abort = new AbortController();
+    const timer = setTimeout(
+      () => abort.abort(new DOMException('Stripe timed out', 'TimeoutError')),
+      timeoutMs,
+    );
+    try {
+      const response = await this.#pool.request({
+        method,
+        path: `${this.#prefix}${path}`,
+        headers: {
+          authorization: `Bearer ${key}`,
+          accept: 'application/json',
+          ...(form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
+        },
+        ...(form === undefined ? {} : { body: form.toString() }),
+        signal: abort.signal,
+      });
+      const text = await response.body.text();
+      const status = response.statusCode;
+      let body: unknown;
+      try {
+        body = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      if (status >= 200 && status < 300) return { status, body, retryable: false, reason: 'ok' };
+      const advice = response.headers['stripe-should-retry'];
+      const retryable =
+        advice === 'true' ? true : advice === 'false' ? false : status === 429 || status >= 500;
+      return { status, body, retryable, reason: `Stripe answered ${status}${errorSummary(body)}` };
+    } catch (error) {
+      return {
+        status: undefined,
+        body: undefined,
+        retryable: true,
+        reason: `no answer from Stripe (${systemCode(error) ?? (error instanceof Error ? error.name : 'error')})`,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/**
+ * Stripe's answer to a meter event whose identifier it already holds: a 400
+ * `invalid_request_error` "An event already exists with identifier …" (with Stripe-Should-Retry:
+ * false). Matched on the message, the only part observed in the wild, or on a code naming it.
+ */
+export function isDuplicateIdentifier(body: unknown): boolean {
+  const error = (body as { error?: { message?: unknown; code?: unknown } } | undefined)?.error;
+  if (error === undefined) return false;
+  if (
+    typeof error.code === 'string' &&
+    /duplicate.*(meter|identifier)|identifier.*exists/i.test(error.code)
+  ) {
+    return true;
+  }
+  return typeof error.message === 'string' && /already exists with identifier/i.test(error.message);
+}
+
+/** `: <type> <code>` from Stripe's error body (its message may repeat input, so it is left out). */
+function errorSummary(body: unknown): string {
+  const error = (body as { error?: { type?: unknown; code?: unknown } } | undefined)?.error;
+  if (error === undefined) return '';
+  const parts = [error.type, error.code].filter((part): part is string => typeof part === 'string');
+  return parts.length === 0 ? '' : ` (${parts.join(' ')})`;
+}
