@@ -94,7 +94,7 @@ async function takeObject(ctx: SweepContext, name: string): Promise<void> {
     }
   }
   counts.deleted += 1;
-  await ctx.ledger.markDeleted(acknowledged);
+  ctx.ledger.markDeleted(acknowledged);
 }
 
 /** Sends the object's message; answers the entry once acknowledged and recorded as delivered. */

@@ -107,9 +107,10 @@ export async function sweepUsage(deps: SweepDependencies, options: SweepOptions)
   // Read once, awaited where first needed; a failure still surfaces there, not as an unhandled rejection.
   const directory: Promise<UserDirectory> = loadUserDirectory(deps.gateway, events);
   directory.catch(() => {});
+  const writes = batchedWrites(deps.ledger, clock);
   const ctx: SweepContext = {
     gateway: deps.gateway,
-    ledger: batchedWrites(deps.ledger, clock),
+    ledger: writes,
     sink: deps.sink,
     events,
     clock,
@@ -124,7 +125,10 @@ export async function sweepUsage(deps: SweepDependencies, options: SweepOptions)
   try {
     if (options.storage ?? true) await sweepStorage(ctx);
     complete = await sweepObjects(ctx);
+    await writes.settle();
   } catch (error) {
+    // Whatever deletions were noted are still worth writing; the error that stopped the sweep is the one to report.
+    await writes.settle().catch(() => {});
     // What was done stays done (the ledger has it); the counts would otherwise be lost with the error.
     events.error('usage sweep stopped by an error; the rest is left for the next run', {
       ...progress.counts,

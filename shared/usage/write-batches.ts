@@ -1,8 +1,10 @@
 // The sweep's ledger writes, grouped: the objects in flight that reach the same step (record,
-// mark delivered, mark deleted) in one turn of the event loop share one ledger call, so SQLite
-// commits once per batch instead of three times per object. Each object still waits for its own
-// write to be durable before its next step: recorded before it is delivered, its 2xx recorded
-// before it is deleted. Only writes of the same step are grouped, never one object's two steps.
+// mark delivered) in one turn of the event loop share one ledger call, so SQLite commits once per
+// batch instead of once per object and step. Each object still waits for its own write to be
+// durable before the step it guards: recorded before it is delivered, its 2xx recorded before it
+// is deleted. The last write, deleted, guards nothing (an entry left delivered only makes a later
+// sweep find the object gone), so deletions are noted and written in larger batches, all of them
+// before the sweep ends. Only writes of the same step are grouped, never one object's two steps.
 import type { LedgerEntry, LedgerStateError, NewLedgerEntry, UsageLedger } from './ledger.ts';
 
 /** The three writes of an object's way through the sweep, each over before the step it guards. */
@@ -11,9 +13,14 @@ export interface LedgerWrites {
   record(entry: NewLedgerEntry): Promise<LedgerEntry>;
   /** read → delivered, once the receiver said 2xx; answers the entry as it now stands. */
   markDelivered(entry: LedgerEntry): Promise<LedgerEntry>;
-  /** delivered → deleted, once the gateway deleted the object. */
-  markDeleted(entry: LedgerEntry): Promise<void>;
+  /** delivered → deleted, once the gateway deleted the object: noted now, written by a later batch. */
+  markDeleted(entry: LedgerEntry): void;
+  /** Writes every deletion noted so far; throws the first failure of any deletion batch. */
+  settle(): Promise<void>;
 }
+
+/** Deletions noted before they are written together. */
+const DELETIONS_PER_WRITE = 256;
 
 /** Writes gathered during one event-loop turn (setImmediate runs after the I/O of the turn). */
 export function batchedWrites(ledger: UsageLedger, clock: () => number): LedgerWrites {
@@ -27,15 +34,30 @@ export function batchedWrites(ledger: UsageLedger, clock: () => number): LedgerW
         (entry.state === 'read' ? { ...entry, state: 'delivered', body: undefined, deliveredAt: at } : entry),
     );
   });
-  const deletions = new WriteBatch<LedgerEntry, undefined>(async (entries) => {
-    const refusals = await ledger.markAllDeleted(entries, clock());
-    return entries.map((_, i) => refusals[i]);
-  });
+  let deletions: LedgerEntry[] = [];
+  const written: Promise<void>[] = [];
+  const writeDeletions = () => {
+    const batch = deletions;
+    deletions = [];
+    if (batch.length === 0) return;
+    const write = ledger.markAllDeleted(batch, clock()).then((refusals) => {
+      const refused = refusals.find((refusal) => refusal !== undefined);
+      if (refused !== undefined) throw refused;
+    });
+    // Awaited in settle(); until then a failure must not count as unhandled.
+    write.catch(() => {});
+    written.push(write);
+  };
   return {
     record: (entry) => records.add(entry),
     markDelivered: (entry) => deliveries.add(entry),
-    markDeleted: async (entry) => {
-      await deletions.add(entry);
+    markDeleted: (entry) => {
+      deletions.push(entry);
+      if (deletions.length >= DELETIONS_PER_WRITE) writeDeletions();
+    },
+    settle: async () => {
+      writeDeletions();
+      await Promise.all(written.splice(0));
     },
   };
 }
