@@ -3,6 +3,7 @@
 // when the variable holds a secret).
 import * as z from 'zod';
 import { ConfigurationError } from './errors.ts';
+import { parseLagoHmacKeys, parseLagoPublicKeys } from './signing/lago.ts';
 
 const optionalText = z
   .string()
@@ -38,6 +39,10 @@ const SECRET_VARIABLES = new Set([
   'USAGE_WEBHOOK_SECRET',
   'STRIPE_WEBHOOK_SECRET',
   'STRIPE_API_KEY',
+  'LAGO_WEBHOOK_HMAC_KEY',
+  'LAGO_API_KEY',
+  // Not secret, but long and multi-line: never echoed either.
+  'LAGO_WEBHOOK_PUBLIC_KEY',
 ]);
 
 /** Comma-separated Stripe product ids (`prod_...`); empty entries are ignored. */
@@ -61,6 +66,27 @@ const meterEventName = z
   .trim()
   .regex(/^[\x21-\x7e]{1,100}$/, 'must be a meter event name: 1 to 100 printable characters without spaces')
   .optional();
+
+/** Comma-separated Lago plan codes; empty entries are ignored. */
+const planList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== ''),
+  )
+  .refine(
+    (codes) => codes.every((code) => /^[\x21-\x7e]{1,255}$/.test(code)),
+    'must be Lago plan codes separated by commas, such as s3_storage,s3_premium',
+  )
+  .transform((codes) => (codes.length === 0 ? undefined : codes));
+
+/** A Lago billable metric's `code`, or the property it aggregates. */
+const lagoName = z
+  .string()
+  .trim()
+  .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1 to 255 printable characters without spaces');
 
 export const USAGE_SINKS = ['webhook', 'stripe', 'lago'] as const;
 export type UsageSinkKind = (typeof USAGE_SINKS)[number];
@@ -102,6 +128,19 @@ const EnvSchema = z.object({
   STRIPE_METER_UPLOADED_BYTES: meterEventName,
   STRIPE_METER_REQUESTS: meterEventName,
   STRIPE_METER_STORAGE: meterEventName,
+  LAGO_WEBHOOK_HMAC_KEY: optionalText,
+  LAGO_WEBHOOK_HMAC_KEY_ID: optionalText,
+  LAGO_WEBHOOK_PUBLIC_KEY: optionalText,
+  LAGO_API_URL: url.optional(),
+  LAGO_API_KEY: optionalText,
+  LAGO_API_KEY_ID: optionalText,
+  LAGO_PLANS: planList.optional(),
+  LAGO_PURGE_ON_TERMINATE: flag.default(false),
+  LAGO_METRIC_DOWNLOADED_BYTES: lagoName.optional(),
+  LAGO_METRIC_UPLOADED_BYTES: lagoName.optional(),
+  LAGO_METRIC_REQUESTS: lagoName.optional(),
+  LAGO_METRIC_STORAGE: lagoName.optional(),
+  LAGO_FIELD_NAME: lagoName.default('value'),
   DATA_DIR: z.string().trim().min(1, 'must not be empty').default('./.data'),
   HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
   PORT: integer(0, 65535).default(3000),
@@ -148,6 +187,31 @@ export interface StripeConfig {
   };
 }
 
+/** The Lago adapter's settings (docs/contract.md §9): `POST /lago` and the `lago` usage sink. */
+export interface LagoConfig {
+  /** Organisation HMAC key(s), whitespace-separated during rotation. */
+  readonly webhookHmacKeys: string | undefined;
+  readonly webhookHmacKeyId: string | undefined;
+  /** RSA public key(s) for JWT-signed webhooks: PEM, or base64 of it as Lago serves it. */
+  readonly webhookPublicKeys: string | undefined;
+  /** LAGO_API_URL: the API's base URL without /api/v1; also the `iss` of Lago's JWTs. */
+  readonly apiUrl: URL | undefined;
+  readonly apiKey: string | undefined;
+  readonly apiKeyId: string | undefined;
+  /** Subscriptions to other plans are ignored; undefined: every subscription. */
+  readonly plans: readonly string[] | undefined;
+  readonly purgeOnTerminate: boolean;
+  /** Billable metric codes, each metric sent only when its code is set. */
+  readonly metrics: {
+    readonly downloadedBytes: string | undefined;
+    readonly uploadedBytes: string | undefined;
+    readonly requests: string | undefined;
+    readonly storage: string | undefined;
+  };
+  /** The event property each billable metric aggregates. */
+  readonly fieldName: string;
+}
+
 export interface Config {
   readonly gateway: GatewayConfig;
   readonly webhook: { readonly secrets: string | undefined; readonly secretId: string | undefined };
@@ -163,6 +227,7 @@ export interface Config {
   /** Where key pairs of users an adapter creates are delivered; undefined: adapters create no users. */
   readonly credentialsWebhookUrl: URL | undefined;
   readonly stripe: StripeConfig;
+  readonly lago: LagoConfig;
   readonly dataDir: string;
   readonly host: string;
   readonly port: number;
@@ -201,6 +266,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   checkStripe(e);
+  checkLago(e);
 
   const credentials: GatewayConfig['credentials'] =
     e.OSTOR_ACCESS_KEY_ID !== undefined && e.OSTOR_SECRET_ACCESS_KEY !== undefined
@@ -244,6 +310,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         storage: e.STRIPE_METER_STORAGE,
       },
     },
+    lago: {
+      webhookHmacKeys: e.LAGO_WEBHOOK_HMAC_KEY,
+      webhookHmacKeyId: e.LAGO_WEBHOOK_HMAC_KEY_ID,
+      webhookPublicKeys: e.LAGO_WEBHOOK_PUBLIC_KEY,
+      apiUrl: e.LAGO_API_URL,
+      apiKey: e.LAGO_API_KEY,
+      apiKeyId: e.LAGO_API_KEY_ID,
+      plans: e.LAGO_PLANS,
+      purgeOnTerminate: e.LAGO_PURGE_ON_TERMINATE,
+      metrics: {
+        downloadedBytes: e.LAGO_METRIC_DOWNLOADED_BYTES,
+        uploadedBytes: e.LAGO_METRIC_UPLOADED_BYTES,
+        requests: e.LAGO_METRIC_REQUESTS,
+        storage: e.LAGO_METRIC_STORAGE,
+      },
+      fieldName: e.LAGO_FIELD_NAME,
+    },
     dataDir: e.DATA_DIR,
     host: e.HOST,
     port: e.PORT,
@@ -266,9 +349,6 @@ function checkStripe(e: Env): void {
     throw new ConfigurationError('STRIPE_API_BASE', 'must use https (plain http only for a loopback host)');
   }
   checkWebUrl('STRIPE_API_BASE', base);
-  if (e.USAGE_SINK === 'lago') {
-    throw new ConfigurationError('USAGE_SINK', 'lago is not available yet (issue 11); use webhook or stripe');
-  }
   if (e.USAGE_SINK === 'stripe') {
     if (e.STRIPE_API_KEY === undefined && e.STRIPE_API_KEY_ID === undefined) {
       throw new ConfigurationError(
@@ -289,6 +369,63 @@ function checkStripe(e: Env): void {
       );
     }
   }
+}
+
+/**
+ * The Lago settings that can be judged without a network: the keys' shape (named by position,
+ * never shown), the API URL, and what USAGE_SINK=lago cannot work without.
+ */
+function checkLago(e: Env): void {
+  if (e.LAGO_WEBHOOK_HMAC_KEY !== undefined)
+    parseLagoHmacKeys(e.LAGO_WEBHOOK_HMAC_KEY, 'LAGO_WEBHOOK_HMAC_KEY');
+  if (e.LAGO_WEBHOOK_PUBLIC_KEY !== undefined) {
+    parseLagoPublicKeys(e.LAGO_WEBHOOK_PUBLIC_KEY, 'LAGO_WEBHOOK_PUBLIC_KEY');
+  }
+  if (e.LAGO_API_KEY !== undefined) lagoApiKey(e.LAGO_API_KEY, 'LAGO_API_KEY');
+  const api = e.LAGO_API_URL;
+  if (api !== undefined) {
+    if (api.protocol !== 'https:' && !(api.protocol === 'http:' && LOOPBACK.test(api.hostname))) {
+      throw new ConfigurationError('LAGO_API_URL', 'must use https (plain http only for a loopback host)');
+    }
+    checkWebUrl('LAGO_API_URL', api);
+    if (/\/api\/v1\/?$/.test(api.pathname)) {
+      throw new ConfigurationError('LAGO_API_URL', "is the base URL without /api/v1, as Lago's own setting");
+    }
+  }
+  if (e.USAGE_SINK !== 'lago') return;
+  if (api === undefined) {
+    throw new ConfigurationError('LAGO_API_URL', 'is required with USAGE_SINK=lago: events are posted there');
+  }
+  if (e.LAGO_API_KEY === undefined && e.LAGO_API_KEY_ID === undefined) {
+    throw new ConfigurationError(
+      'LAGO_API_KEY',
+      'is required with USAGE_SINK=lago (or LAGO_API_KEY_ID): events are sent with it',
+    );
+  }
+  const codes = [
+    e.LAGO_METRIC_DOWNLOADED_BYTES,
+    e.LAGO_METRIC_UPLOADED_BYTES,
+    e.LAGO_METRIC_REQUESTS,
+    e.LAGO_METRIC_STORAGE,
+  ];
+  if (codes.every((code) => code === undefined)) {
+    throw new ConfigurationError(
+      'LAGO_METRIC_DOWNLOADED_BYTES',
+      'USAGE_SINK=lago needs at least one LAGO_METRIC_* code; without one usage would be acknowledged and billed nowhere',
+    );
+  }
+}
+
+/** A Lago API key (a UUID-like token shown under Developers > API keys). */
+export function lagoApiKey(value: string, variable: string): string {
+  const key = value.trim();
+  if (!/^[\x21-\x7e]{8,256}$/.test(key)) {
+    throw new ConfigurationError(
+      variable,
+      'is not a Lago API key (8 or more printable characters, no spaces)',
+    );
+  }
+  return key;
 }
 
 /** `whsec_...` values, space-separated during rotation: Stripe signs with the whole string. */
