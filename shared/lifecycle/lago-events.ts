@@ -12,8 +12,11 @@ export interface LagoSubscription {
   readonly billingId: string;
   /** `external_customer_id`: whose invoices can suspend this subscription's user. */
   readonly customerId: string;
-  /** The S3 user's e-mail: `external_id` when it is an address, else the customer's (first) e-mail. */
-  readonly email: string;
+  /**
+   * The S3 user's e-mail as the event names it: `external_id` when it is an address, else the
+   * customer's (first) e-mail; undefined when neither is there.
+   */
+  readonly email: string | undefined;
   readonly planCode: string;
 }
 
@@ -80,19 +83,15 @@ const InvoiceEvent = z.looseObject({ invoice: Invoice });
 
 type ParsedSubscription = z.infer<typeof Subscription>;
 
-/** `external_id` when it is an address, else the customer's e-mail (Lago allows a comma-separated list: its first). */
-function emailOf(subscription: ParsedSubscription): string {
+/**
+ * `external_id` when it is an address, else the customer's e-mail (Lago allows a comma-separated
+ * list, and itself takes the first); undefined when there is none. Checked, and pinned per
+ * subscription, by shared/lifecycle/subscription.ts: a later event finds the pinned one.
+ */
+function emailOf(subscription: ParsedSubscription): string | undefined {
   if (emailProblem(subscription.external_id) === undefined) return subscription.external_id;
   const first = subscription.customer.email?.split(',')[0]?.trim() ?? '';
-  if (first === '') {
-    throw new InvalidInputError(
-      'subscription.customer.email',
-      'is required when subscription.external_id is not an e-mail address',
-    );
-  }
-  const problem = emailProblem(first);
-  if (problem !== undefined) throw new InvalidInputError('subscription.customer.email', problem);
-  return first;
+  return first === '' ? undefined : first;
 }
 
 function required(value: Date | null | undefined, field: string): Date {

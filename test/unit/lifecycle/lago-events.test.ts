@@ -109,22 +109,25 @@ describe('subscription events', () => {
     expect(translateLagoWebhook(wire(other)).desired).toBe('enabled');
   });
 
-  it('missing times and unusable e-mails are named by field', () => {
+  it('missing or malformed times are named by field', () => {
     const noStart = subscriptionStarted({ externalId: 'sub_1', customer: acme, startedAt: null });
     const noEnd = subscriptionTerminated({ externalId: 'sub_1', customer: acme, terminatedAt: null });
-    const noEmail = subscriptionStarted({ externalId: 'sub_1', customer: { externalId: 'c', email: null } });
-    const badEmail = subscriptionStarted({
-      externalId: 'sub_1',
-      customer: { externalId: 'c', email: 'not an address' },
-    });
     const badTime = subscriptionStarted({ externalId: 'sub_1', customer: acme, startedAt: 'yesterday' });
     expect(invalid(() => translateLagoWebhook(wire(noStart))).field).toBe('subscription.started_at');
     expect(invalid(() => translateLagoWebhook(wire(noEnd))).field).toBe('subscription.terminated_at');
-    expect(invalid(() => translateLagoWebhook(wire(noEmail))).field).toBe('subscription.customer.email');
-    expect(invalid(() => translateLagoWebhook(wire(badEmail))).field).toBe('subscription.customer.email');
     expect(invalid(() => translateLagoWebhook(wire(badTime))).message).toMatch(
       /^subscription\.started_at: must be an ISO 8601/,
     );
+  });
+
+  it('without an address in external_id or on the customer, the e-mail is left to the pinned one', () => {
+    const noEmail = subscriptionStarted({ externalId: 'sub_1', customer: { externalId: 'c', email: null } });
+    const blank = subscriptionStarted({
+      externalId: 'sub_1',
+      customer: { externalId: 'c', email: ' , x@y.example' },
+    });
+    expect(translateLagoWebhook(wire(noEmail))).toMatchObject({ subscription: { email: undefined } });
+    expect(translateLagoWebhook(wire(blank))).toMatchObject({ subscription: { email: undefined } });
   });
 
   it('an external_id that cannot be a billing id is refused', () => {
