@@ -8,7 +8,7 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config.ts';
-import { loadConfig, stripeApiKey, stripeWebhookSecrets } from '../config.ts';
+import { loadConfig, stripeWebhookSecrets } from '../config.ts';
 import { ConfigurationError } from '../errors.ts';
 import type { RotationGateway, SecretVersions } from '../lifecycle/credential-rotation.ts';
 import type {
@@ -24,17 +24,19 @@ import type { Credentials } from '../signing/index.ts';
 import {
   dynamoBillingIdStore,
   dynamoLockStore,
+  dynamoMeterReceipts,
   dynamoStateChangeStore,
   dynamoSubscriptionStore,
 } from '../store/dynamodb.ts';
 import { secretsManagerVersions } from '../store/secrets-manager.ts';
 import { SqliteStore } from '../store/sqlite.ts';
-import { StripeApi } from '../stripe/api.ts';
 import type { StripeSettings } from '../stripe/events.ts';
+import type { MeterReceipts } from '../usage/stripe-sink.ts';
 import { WebhookSink } from '../usage/webhook-sink.ts';
 import { webhookCredentialsDelivery } from './credentials.ts';
 import type { CredentialsProvider, WebhookSecretsProvider } from './secrets.ts';
 import { secretsManagerCredentials, staticCredentials, textSecret, webhookSecrets } from './secrets.ts';
+import { stripeApi } from './stripe-client.ts';
 import type { UsageServices } from './usage.ts';
 import { buildUsageServices } from './usage.ts';
 
@@ -122,6 +124,7 @@ export function createRuntime(config: Config): Runtime {
         locks: LockStore;
         billingIds: BillingIdStore;
         subscriptions: SubscriptionStore;
+        meterReceipts: MeterReceipts;
         idempotencyStore: BasePersistenceLayer;
       }
     | undefined;
@@ -134,6 +137,7 @@ export function createRuntime(config: Config): Runtime {
         locks: dynamoLockStore(dynamo, table),
         billingIds: dynamoBillingIdStore(dynamo, table),
         subscriptions: dynamoSubscriptionStore(dynamo, table),
+        meterReceipts: dynamoMeterReceipts(dynamo, table),
         idempotencyStore: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo }),
       };
     } else {
@@ -143,6 +147,7 @@ export function createRuntime(config: Config): Runtime {
         locks: local.locks,
         billingIds: local.billingIds,
         subscriptions: local.subscriptions,
+        meterReceipts: local.meterReceipts,
         idempotencyStore: local.idempotency,
       };
     }
@@ -170,7 +175,10 @@ export function createRuntime(config: Config): Runtime {
       variable: 'WEBHOOK_SECRET',
     }),
     usage() {
-      usage ??= buildUsageServices(config);
+      usage ??= buildUsageServices(config, () => {
+        const { billingIds, meterReceipts } = openStores();
+        return { billingIds, meterReceipts };
+      });
       return usage;
     },
     rotation() {
@@ -242,17 +250,6 @@ function buildStripeServices(config: Config, subscriptions: () => SubscriptionSt
     },
     credentials,
   };
-}
-
-/** The Stripe API client of STRIPE_API_BASE and STRIPE_API_KEY(_ID); undefined without a key. */
-export function stripeApi(config: Config): StripeApi | undefined {
-  const apiKey = textSecret({
-    value: config.stripe.apiKey,
-    secretId: config.stripe.apiKeyId,
-    variable: 'STRIPE_API_KEY',
-    parse: stripeApiKey,
-  });
-  return apiKey === undefined ? undefined : new StripeApi({ base: config.stripe.apiBase, apiKey });
 }
 
 const localStores = new Map<string, SqliteStore>();

@@ -1,11 +1,11 @@
 // The usage adapters of the composition root: the ledger and the sink that the configuration asks
-// for (SQLite and usage.ndjson in DATA_DIR locally; DynamoDB and the billing webhook deployed),
-// and `collect-usage` wired to them.
+// for (SQLite and usage.ndjson in DATA_DIR locally; DynamoDB and the billing webhook deployed; or
+// Stripe's meters with USAGE_SINK=stripe), and `collect-usage` wired to them.
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Config } from '../config.ts';
 import { ConfigurationError } from '../errors.ts';
-import type { LifecycleEvents } from '../lifecycle/ports.ts';
+import type { BillingIdStore, LifecycleEvents } from '../lifecycle/ports.ts';
 import type { OstorClient } from '../ostor/index.ts';
 import { collectUsage } from '../usage/collect.ts';
 import { NdjsonSink } from '../usage/file-sink.ts';
@@ -13,10 +13,13 @@ import type { UsageLedger } from '../usage/ledger.ts';
 import { DynamoUsageLedger } from '../usage/ledger-dynamodb.ts';
 import { SqliteUsageLedger } from '../usage/ledger-sqlite.ts';
 import type { UsageSink } from '../usage/sink.ts';
+import type { MeterReceipts, StripeMeterNames } from '../usage/stripe-sink.ts';
+import { StripeSink } from '../usage/stripe-sink.ts';
 import { formatSweepSummary } from '../usage/summary.ts';
 import type { UsageSweepReport, UsageSweepResult } from '../usage/sweep.ts';
 import { WebhookSink } from '../usage/webhook-sink.ts';
 import { webhookSecrets } from './secrets.ts';
+import { stripeApi } from './stripe-client.ts';
 
 export const LEDGER_FILE = 'usage-ledger.sqlite';
 export const NDJSON_FILE = 'usage.ndjson';
@@ -30,8 +33,14 @@ export interface UsageServices {
   readonly summarize?: (report: UsageSweepReport, print: (text: string) => void) => void;
 }
 
+/** What a native sink reads besides the configuration (the runtime's stores). */
+export interface NativeSinkStores {
+  readonly billingIds: BillingIdStore;
+  readonly meterReceipts: MeterReceipts;
+}
+
 /** Builds the ledger and the sink `config` asks for; a usage URL without a signing secret is refused. */
-export function buildUsageServices(config: Config): UsageServices {
+export function buildUsageServices(config: Config, stores?: () => NativeSinkStores): UsageServices {
   const ledgerTable = config.tables.ledger;
   let ledger: UsageLedger;
   let housekeeping: { beforeSweep?: () => void } = {};
@@ -42,6 +51,26 @@ export function buildUsageServices(config: Config): UsageServices {
     const sqlite = new SqliteUsageLedger(join(config.dataDir, LEDGER_FILE));
     ledger = sqlite;
     housekeeping = { beforeSweep: () => sqlite.prune(Date.now()) };
+  }
+
+  if (config.usage.sink === 'stripe') {
+    const api = stripeApi(config);
+    if (api === undefined || stores === undefined) {
+      throw new ConfigurationError(
+        'STRIPE_API_KEY',
+        'is required with USAGE_SINK=stripe (or STRIPE_API_KEY_ID)',
+      );
+    }
+    const sink = new StripeSink({
+      api,
+      meters: meterNames(config),
+      billingIds: (userId) => stores().billingIds.get(userId),
+      receipts: {
+        acknowledged: (messageId) => stores().meterReceipts.acknowledged(messageId),
+        record: (messageId, identifiers) => stores().meterReceipts.record(messageId, identifiers),
+      },
+    });
+    return { ledger, sink, ...housekeeping };
   }
 
   const url = config.usage.webhookUrl;
@@ -66,6 +95,17 @@ export function buildUsageServices(config: Config): UsageServices {
     );
   }
   return { ledger, sink: new WebhookSink({ url, secrets }), ...housekeeping };
+}
+
+/** The configured STRIPE_METER_* names, by metric (unset ones left out). */
+function meterNames(config: Config): StripeMeterNames {
+  const { downloadedBytes, uploadedBytes, requests, storage } = config.stripe.meters;
+  const names: Partial<Record<keyof StripeMeterNames, string>> = {};
+  if (downloadedBytes !== undefined) names.downloaded_bytes = downloadedBytes;
+  if (uploadedBytes !== undefined) names.uploaded_bytes = uploadedBytes;
+  if (requests !== undefined) names.requests = requests;
+  if (storage !== undefined) names.storage = storage;
+  return names;
 }
 
 export interface CollectUsageRun {

@@ -1,9 +1,10 @@
 // DynamoDB adapters of the stores used when deployed. The suspend/resume order, the locks, the
 // billing ids and the billing adapters' subscriptions share the idempotency table (partition key
-// `id`), under ids prefixed `user-state#`, `lock#`, `billing-id#` and `subscription#`; a lock
-// carries the table's TTL attribute so an abandoned one is cleaned up (a billing id has none: it
-// outlives its user until the last usage is billed; nor has a subscription, whose record keeps an
-// ended subscription from being brought back by a late or replayed event).
+// `id`), under ids prefixed `user-state#`, `lock#`, `billing-id#` and `subscription#`, and the
+// Stripe sink's receipts under `meter-receipts#`; a lock and a receipt carry the table's TTL
+// attribute so an abandoned one is cleaned up (a billing id has none: it outlives its user until
+// the last usage is billed; nor has a subscription, whose record keeps an ended subscription from
+// being brought back by a late or replayed event).
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
@@ -20,6 +21,7 @@ import type {
   SubscriptionState,
   SubscriptionStore,
 } from '../lifecycle/ports.ts';
+import type { MeterReceipts } from '../usage/stripe-sink.ts';
 
 export function dynamoStateChangeStore(client: DynamoDBClient, tableName: string): StateChangeStore {
   const documents = DynamoDBDocumentClient.from(client);
@@ -179,4 +181,35 @@ export function dynamoSubscriptionStore(client: DynamoDBClient, tableName: strin
 
 function subscriptionState(value: unknown): SubscriptionState | undefined {
   return value === 'enabled' || value === 'suspended' || value === 'terminated' ? value : undefined;
+}
+
+/** Receipts outlive Stripe's 35-day window, after which nothing of the message can be sent anyway. */
+const RECEIPT_TTL_SECONDS = 40 * 86_400;
+
+export function dynamoMeterReceipts(client: DynamoDBClient, tableName: string): MeterReceipts {
+  const documents = DynamoDBDocumentClient.from(client);
+  const key = (messageId: string) => ({ id: `meter-receipts#${messageId}` });
+  return {
+    async acknowledged(messageId: string) {
+      const { Item } = await documents.send(
+        new GetCommand({ TableName: tableName, Key: key(messageId), ConsistentRead: true }),
+      );
+      const identifiers: unknown = Item?.identifiers;
+      return identifiers instanceof Set ? new Set([...identifiers].map(String)) : new Set<string>();
+    },
+    async record(messageId: string, identifiers: readonly string[]) {
+      if (identifiers.length === 0) return;
+      await documents.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key(messageId),
+          UpdateExpression: 'ADD identifiers :identifiers SET expiration = :expiration',
+          ExpressionAttributeValues: {
+            ':identifiers': new Set(identifiers),
+            ':expiration': Math.ceil(Date.now() / 1000) + RECEIPT_TTL_SECONDS,
+          },
+        }),
+      );
+    },
+  };
 }

@@ -1,6 +1,6 @@
 // The embedded, file-backed store of a local run (`npm start`): one SQLite database in DATA_DIR
-// holding the idempotency records, the suspend/resume ordering, the users' billing ids and the
-// billing adapters' subscriptions. DynamoDB plays this part when
+// holding the idempotency records, the suspend/resume ordering, the users' billing ids, the
+// billing adapters' subscriptions and the Stripe sink's meter receipts. DynamoDB plays this part when
 // deployed; both sit behind the same small interfaces.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -14,6 +14,7 @@ import type {
   SubscriptionState,
   SubscriptionStore,
 } from '../lifecycle/ports.ts';
+import type { MeterReceipts } from '../usage/stripe-sink.ts';
 import { SqliteIdempotencyStore } from './sqlite-idempotency.ts';
 
 export class SqliteStore {
@@ -41,6 +42,8 @@ export class SqliteStore {
       CREATE TABLE IF NOT EXISTS subscription (
         key TEXT PRIMARY KEY, email TEXT, decided_at_ms INTEGER, decided TEXT,
         credentials_owed INTEGER NOT NULL DEFAULT 0);
+      CREATE TABLE IF NOT EXISTS meter_receipt (
+        message_id TEXT NOT NULL, identifier TEXT NOT NULL, PRIMARY KEY (message_id, identifier));
     `);
   }
 
@@ -136,6 +139,21 @@ export class SqliteStore {
            ON CONFLICT(key) DO UPDATE SET credentials_owed = excluded.credentials_owed`,
         )
         .run(key, owed ? 1 : 0);
+    },
+  };
+
+  readonly meterReceipts: MeterReceipts = {
+    acknowledged: async (messageId: string) => {
+      const rows = this.db
+        .prepare('SELECT identifier FROM meter_receipt WHERE message_id = ?')
+        .all(messageId) as { identifier: string }[];
+      return new Set(rows.map((row) => row.identifier));
+    },
+    record: async (messageId: string, identifiers: readonly string[]) => {
+      const insert = this.db.prepare(
+        'INSERT INTO meter_receipt (message_id, identifier) VALUES (?, ?) ON CONFLICT DO NOTHING',
+      );
+      for (const identifier of identifiers) insert.run(messageId, identifier);
     },
   };
 

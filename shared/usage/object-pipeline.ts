@@ -125,6 +125,7 @@ async function deliver(
   }
   progress.deliverySucceeded();
   counts.delivered += 1;
+  if (outcome.unbilled !== undefined) progress.unbilled(name, outcome.unbilled, outcome.unbilledUsers ?? []);
   ctx.tally.add(records, emails);
   if (records.some(exceedsSafeInteger)) {
     ctx.events.warn(

@@ -26,6 +26,11 @@ export interface UsageSweepResult {
   readonly storage: { readonly delivered: number; readonly failed: number };
   /** Of `failed`: known names whose content changed (never delivered; an operator must look). */
   readonly conflicts: number;
+  /**
+   * With a native sink (USAGE_SINK=stripe, lago) only: records not sent because their user has no
+   * billingId (a storage message counts as one). They do not hold back their object.
+   */
+  readonly unbilled?: number;
   /** Acknowledged objects whose deletion failed (deleted next run, without redelivery). */
   readonly deleteFailed: number;
   /**
@@ -57,6 +62,7 @@ export interface Counts {
   deleteFailed: number;
   storageDelivered: number;
   storageFailed: number;
+  unbilled: number;
 }
 
 export type StopReason = 'time' | 'receiver' | 'lease';
@@ -68,6 +74,8 @@ export interface ProgressOptions {
   readonly maxFailuresInRow: number;
   readonly progressEvery: number;
   readonly progressIntervalMs: number;
+  /** The sink is a billing system's own API: the result says how much was `unbilled`. */
+  readonly native?: boolean;
 }
 
 /** Everything a phase of the sweep works with. */
@@ -98,6 +106,7 @@ export class SweepProgress {
     deleteFailed: 0,
     storageDelivered: 0,
     storageFailed: 0,
+    unbilled: 0,
   };
   readonly startedAt: number;
   /** The end of the budget: the lease is taken until then plus its margin. */
@@ -166,6 +175,16 @@ export class SweepProgress {
     this.#failuresInRow = 0;
   }
 
+  /** Records a native sink left out of an acknowledged message: counted, and logged with the users. */
+  unbilled(id: string, records: number, users: readonly string[]): void {
+    this.counts.unbilled += records;
+    this.#events.warn('usage of users without a billingId not sent to the billing system (unbilled)', {
+      id,
+      records,
+      users,
+    });
+  }
+
   get maxFailuresInRow(): number {
     return this.#options.maxFailuresInRow;
   }
@@ -198,6 +217,7 @@ export class SweepProgress {
       failed: c.failed,
       storage: { delivered: c.storageDelivered, failed: c.storageFailed },
       conflicts: c.conflicts,
+      ...(this.#options.native === true ? { unbilled: c.unbilled } : {}),
       deleteFailed: c.deleteFailed,
       complete,
       leaseHeld,

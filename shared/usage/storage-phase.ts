@@ -68,6 +68,8 @@ async function deliverStorage(
     return false;
   }
   counts.storageDelivered += 1;
+  if (outcome.unbilled !== undefined)
+    ctx.progress.unbilled(id, outcome.unbilled, outcome.unbilledUsers ?? []);
   await ctx.ledger.markDelivered(entry);
   return true;
 }

@@ -88,6 +88,7 @@ export async function sweepUsage(deps: SweepDependencies, options: SweepOptions)
     maxFailuresInRow: options.maxConsecutiveFailures ?? 8,
     progressEvery: options.progressEvery ?? 1_000,
     progressIntervalMs: options.progressIntervalMs ?? 10_000,
+    native: deps.sink.kind === 'stripe' || deps.sink.kind === 'lago',
   });
   const tally = new UsageTally();
   const lease = await takeLease({

@@ -48,6 +48,8 @@ export interface StripeFake {
   now: () => number;
   /** Σ value per customer and event name: `${customer} ${eventName}` → total. */
   totals(): Map<string, bigint>;
+  /** Forgets every event, identifier and request (a fresh Stripe account). */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -73,6 +75,12 @@ export async function startStripeFake(options: { apiKey?: string } = {}): Promis
         sums.set(key, (sums.get(key) ?? 0n) + event.value);
       }
       return sums;
+    },
+    reset() {
+      fake.accepted.splice(0);
+      fake.requests.splice(0);
+      fake.duplicates = 0;
+      seen.clear();
     },
     close: async () => {},
   };
