@@ -177,6 +177,7 @@ export class SweepProgress {
 
   /** Records a native sink left out of an acknowledged message: counted, and logged with the users. */
   unbilled(id: string, records: number, users: readonly string[]): void {
+    if (records === 0) return;
     this.counts.unbilled += records;
     this.#events.warn('usage of users without a billingId not sent to the billing system (unbilled)', {
       id,
