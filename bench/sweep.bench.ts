@@ -14,7 +14,7 @@
 // all: about 90 s at 10,000; fewer makes their rate an extrapolation from a sample, and the output
 // says so), BENCH_SWEEP_ITEMS (default 8), BENCH_SWEEP_LATENCY_MS (default 2).
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SWEEP_NODE_OPTIONS as DEPLOYED_SWEEP_NODE_OPTIONS, PROJECT_ROOT } from '../infra/bundling.ts';
 import { generateWebhookSecret } from '../shared/signing/index.ts';
@@ -160,6 +160,7 @@ async function main(): Promise<void> {
   const { file: bundle } = await bundleFunction('collect-usage', BUNDLE_DIR);
   handlerBundle = bundle;
   const receiver = await startReceiverProcess(SECRET, LATENCY_MS);
+  const loadAtStart = loadavg()[0] ?? Number.NaN;
   const sizes = [...new Set([SMALL, MID, OBJECTS])];
   const sweeps = new Map<number, Run[]>(sizes.map((size) => [size, []]));
   const baselines = new Map<number, Run>();
@@ -176,6 +177,7 @@ async function main(): Promise<void> {
   } finally {
     await receiver.stop();
   }
+  const loadAtEnd = loadavg()[0] ?? Number.NaN;
 
   const runsAt = (size: number): Run[] => sweeps.get(size) ?? [];
   /** The sequential sweep of the same size, or the nearest one measured (its rate per object is flat). */
@@ -230,7 +232,7 @@ async function main(): Promise<void> {
       sampled
         ? ` Some ran on a sample: **their rate is extrapolated from the first objects of the listing** (the same three requests per object whatever the count, so a per-object rate compares fairly).`
         : ''
-    } The sweeps ran ${ROUNDS} times at each size (medians, range in brackets). Time and CPU (\`process.cpuUsage\`, user + system, per object) cover the sweep only, from just before its first request to its result (module loading excluded, except through npm start); gateway and receiver CPU are their processes' own, from \`/proc\`. Peak RSS is the sweeping process's high-water mark (\`VmHWM\`); beside it, its RSS just before the sweep and its V8 heap in use after a full GC at the end (what the sweep still holds). All processes share the machine's cores.`,
+    } The sweeps ran ${ROUNDS} times at each size (medians, range in brackets). Time and CPU (\`process.cpuUsage\`, user + system, per object) cover the sweep only, from just before its first request to its result (module loading excluded, except through npm start); gateway and receiver CPU are their processes' own, from \`/proc\`. Peak RSS is the sweeping process's high-water mark (\`VmHWM\`); beside it, its RSS just before the sweep and its V8 heap in use after a full GC at the end (what the sweep still holds). All processes share the machine's cores; the machine's load average (1 minute) was ${fmt(loadAtStart, 1)} when the runs began and ${fmt(loadAtEnd, 1)} when they ended, on ${cpus().length} cores (work of other processes inflates time and CPU alike).`,
     '',
     '| sweep | objects | runs | time | objects/s | vs sequential | CPU/object | gateway / receiver CPU per object | peak RSS | RSS before | heap after GC |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
