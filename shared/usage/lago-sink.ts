@@ -11,14 +11,12 @@ import { backoffDelay } from '../backoff.ts';
 import { systemCode } from '../errors.ts';
 import { Pool } from '../http/pool.ts';
 import type { OutboundMessage } from './messages.ts';
-import { type USAGE_COLLECTED, USAGE_STORAGE } from './messages.ts';
-import type { DeliveryOptions, DeliveryOutcome } from './sink.ts';
-
-/** The metrics of §6, as they appear in transaction ids (fixed, whatever the codes are called). */
-export type LagoMetric = 'downloaded_bytes' | 'uploaded_bytes' | 'requests' | 'storage';
+import type { BillingIdLookup, NativeMetric, NativeUsage } from './native-usage.ts';
+import { cachedBillingIds, nativeUsage } from './native-usage.ts';
+import type { DeliveryOptions, DeliveryOutcome, UsageSink } from './sink.ts';
 
 /** Billable metric codes (LAGO_METRIC_*); a metric whose code is unset is not sent. */
-export type LagoMetricCodes = Readonly<Partial<Record<LagoMetric, string>>>;
+export type LagoMetricCodes = Readonly<Partial<Record<NativeMetric, string>>>;
 
 /** One event as Lago's batch endpoint takes it. */
 export interface LagoEvent {
@@ -37,9 +35,6 @@ export interface LagoApiKeySource {
   /** Fetches again, bypassing the cache: called once when Lago answers 401. */
   refresh(): Promise<string>;
 }
-
-/** The billing id of a user (`billingId` on provision), or undefined. */
-export type BillingIdLookup = (userId: string) => Promise<string | undefined>;
 
 export interface LagoSinkOptions {
   /** LAGO_API_URL: the API's base URL without /api/v1 (Lago's own setting of that name). */
@@ -66,9 +61,6 @@ export interface LagoSinkOptions {
   readonly clock?: () => number;
 }
 
-/** A delivery's outcome, with the records left out because their user has no billing id. */
-export type LagoDeliveryOutcome = DeliveryOutcome & { readonly unbilled: number; readonly events: number };
-
 // --- events from a message ------------------------------------------------------------------
 
 const GIGA = 1_000_000_000n;
@@ -80,89 +72,28 @@ export function gigabytes(bytes: bigint): string {
   return fraction === '' ? whole.toString() : `${whole}.${fraction}`;
 }
 
-/** JSON.parse with every integer as a bigint, from its own digits (JSON.parse source text access). */
-function parseCounters(text: string): unknown {
-  const reviver = (_key: string, value: unknown, context?: { source?: string }): unknown =>
-    typeof value === 'number' && /^-?\d+$/.test(context?.source ?? '')
-      ? BigInt(context?.source ?? '0')
-      : value;
-  return JSON.parse(text, reviver as (key: string, value: unknown) => unknown);
-}
-
-interface CollectedRecord {
-  userId: string;
-  ops: { put: bigint; get: bigint; list: bigint; other: bigint };
-  bytes: { uploaded: bigint; downloaded: bigint };
-}
-interface CollectedMessage {
-  type: typeof USAGE_COLLECTED;
-  data: { source: string; periodStart: string; periodSeconds: bigint; records: CollectedRecord[] };
-}
-interface StorageMessage {
-  type: typeof USAGE_STORAGE;
-  data: { userId: string; hour: string; bytes: bigint };
-}
-
 /**
- * The Lago events of one usage message, and how many of its records were left out because their
- * user has no billing id. Pure but for `billingIds`.
+ * The Lago events of a message's billed usage: per user and configured metric, `transaction_id`
+ * `<stem>:<metric>` (`<object name>:<user id>:<metric>`, `storage-<user>-<hour>:storage`), the
+ * value as exact decimal text (storage in GB-hours: one event per hour of bytes / 10^9). Zero
+ * totals are left out.
  */
-export async function lagoEventsFor(
-  message: OutboundMessage,
-  billingIds: BillingIdLookup,
-  codes: LagoMetricCodes,
-  fieldName: string,
-): Promise<{ events: LagoEvent[]; unbilled: number }> {
-  // The body is this project's own message (messages.ts): trusted, only re-read.
-  const body = parseCounters(message.body) as CollectedMessage | StorageMessage;
+export function lagoEventsOf(usage: NativeUsage, codes: LagoMetricCodes, fieldName: string): LagoEvent[] {
   const events: LagoEvent[] = [];
-  const event = (id: string, subscription: string, metric: LagoMetric, timestamp: number, value: string) => {
-    const code = codes[metric];
-    if (code === undefined || value === '0') return;
-    events.push({
-      transaction_id: `${id}:${metric}`,
-      external_subscription_id: subscription,
-      code,
-      timestamp,
-      properties: { [fieldName]: value },
-    });
-  };
-
-  if (body.type === USAGE_STORAGE) {
-    const billingId = await billingIds(body.data.userId);
-    if (billingId === undefined) return { events, unbilled: 1 };
-    // One event per user and hour: `storage-<userId>-<hour>` already names both.
-    event(message.id, billingId, 'storage', Date.parse(body.data.hour) / 1000, gigabytes(body.data.bytes));
-    return { events, unbilled: 0 };
-  }
-
-  const { source, periodStart, periodSeconds, records } = body.data;
-  const periodEnd = Date.parse(periodStart) / 1000 + Number(periodSeconds);
-  const totals = new Map<
-    string,
-    { records: number; downloaded: bigint; uploaded: bigint; requests: bigint }
-  >();
-  for (const record of records) {
-    const total = totals.get(record.userId) ?? { records: 0, downloaded: 0n, uploaded: 0n, requests: 0n };
-    total.records += 1;
-    total.downloaded += record.bytes.downloaded;
-    total.uploaded += record.bytes.uploaded;
-    total.requests += record.ops.put + record.ops.get + record.ops.list + record.ops.other;
-    totals.set(record.userId, total);
-  }
-  let unbilled = 0;
-  for (const [userId, total] of totals) {
-    const billingId = userId === '' ? undefined : await billingIds(userId);
-    if (billingId === undefined) {
-      unbilled += total.records;
-      continue;
+  for (const user of usage.billed) {
+    for (const [metric, total] of Object.entries(user.values) as [NativeMetric, bigint][]) {
+      const code = codes[metric];
+      if (code === undefined || total <= 0n) continue;
+      events.push({
+        transaction_id: `${user.stem}:${metric}`,
+        external_subscription_id: user.billingId,
+        code,
+        timestamp: user.timestamp,
+        properties: { [fieldName]: metric === 'storage' ? gigabytes(total) : total.toString() },
+      });
     }
-    const id = `${source}:${userId}`;
-    event(id, billingId, 'downloaded_bytes', periodEnd, total.downloaded.toString());
-    event(id, billingId, 'uploaded_bytes', periodEnd, total.uploaded.toString());
-    event(id, billingId, 'requests', periodEnd, total.requests.toString());
   }
-  return { events, unbilled };
+  return events;
 }
 
 // --- Lago's answer to a batch ----------------------------------------------------------------
@@ -212,8 +143,8 @@ interface Attempt {
 const DEFAULT_TIMEOUT_MS = 15_000;
 const BATCH_PATH = '/api/v1/events/batch';
 
-export class LagoSink {
-  readonly kind = 'lago';
+export class LagoSink implements UsageSink {
+  readonly kind = 'lago' as const;
   /** For log lines: Lago's origin. Never the key. */
   readonly target: string;
   readonly #path: string;
@@ -227,11 +158,9 @@ export class LagoSink {
   readonly #retries: number;
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
-  readonly #billingIdTtlMs: number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
   readonly #clock: () => number;
-  readonly #billingIdCache = new Map<string, { value: Promise<string | undefined>; until: number }>();
   #queue: Pending[] = [];
   #flushScheduled = false;
   #inFlight = 0;
@@ -241,7 +170,7 @@ export class LagoSink {
     this.target = options.apiUrl.origin;
     this.#path = `${options.apiUrl.pathname.replace(/\/+$/, '')}${BATCH_PATH}`;
     this.#apiKey = options.apiKey;
-    this.#lookup = options.billingIds;
+    this.#lookup = cachedBillingIds(options.billingIds, options.billingIdTtlMs ?? 60_000, options.clock);
     this.#codes = options.codes;
     this.#field = options.fieldName ?? 'value';
     this.#batchSize = options.batchSize ?? 100;
@@ -249,7 +178,6 @@ export class LagoSink {
     this.#retries = options.retries ?? 4;
     this.#baseDelayMs = options.baseDelayMs ?? 250;
     this.#maxDelayMs = options.maxDelayMs ?? 8_000;
-    this.#billingIdTtlMs = options.billingIdTtlMs ?? 60_000;
     this.#sleep = options.sleep ?? ((ms) => delay(ms));
     this.#random = options.random ?? Math.random;
     this.#clock = options.clock ?? Date.now;
@@ -269,15 +197,12 @@ export class LagoSink {
    * A message with nothing billable (no billing id, zero totals, no metric configured) is `ok`
    * at once: there is nothing to wait for.
    */
-  async deliver(message: OutboundMessage, options: DeliveryOptions = {}): Promise<LagoDeliveryOutcome> {
+  async deliver(message: OutboundMessage, options: DeliveryOptions = {}): Promise<DeliveryOutcome> {
     const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
-    const { events, unbilled } = await lagoEventsFor(
-      message,
-      (userId) => this.#billingId(userId),
-      this.#codes,
-      this.#field,
-    );
-    if (events.length === 0) return { ok: true, attempts: 0, status: 200, unbilled, events: 0 };
+    const usage = await nativeUsage(message, this.#lookup);
+    const { unbilled, unbilledUsers } = usage;
+    const events = lagoEventsOf(usage, this.#codes, this.#field);
+    if (events.length === 0) return { ok: true, attempts: 0, status: 200, unbilled, unbilledUsers };
     const settled = events.map(
       (event) =>
         new Promise<{ ok: true } | { ok: false; status: number | undefined; reason: string }>((settle) => {
@@ -286,34 +211,15 @@ export class LagoSink {
     );
     this.#schedule();
     const outcomes = await Promise.all(settled);
-    const failed = outcomes.find((outcome) => !outcome.ok);
-    if (failed !== undefined && !failed.ok) {
-      return {
-        ok: false,
-        attempts: 1,
-        status: failed.status,
-        reason: failed.reason,
-        unbilled,
-        events: events.length,
-      };
+    for (const outcome of outcomes) {
+      if (!outcome.ok) return { ok: false, attempts: 1, status: outcome.status, reason: outcome.reason };
     }
-    return { ok: true, attempts: 1, status: 200, unbilled, events: events.length };
+    return { ok: true, attempts: 1, status: 200, unbilled, unbilledUsers };
   }
 
   async close(): Promise<void> {
     if (this.#pool.closed || this.#pool.destroyed) return;
     await this.#pool.close();
-  }
-
-  #billingId(userId: string): Promise<string | undefined> {
-    const now = this.#clock();
-    const cached = this.#billingIdCache.get(userId);
-    if (cached !== undefined && cached.until > now) return cached.value;
-    const value = this.#lookup(userId);
-    this.#billingIdCache.set(userId, { value, until: now + this.#billingIdTtlMs });
-    // A failed lookup is not remembered: the next delivery asks again.
-    value.catch(() => this.#billingIdCache.delete(userId));
-    return value;
   }
 
   /** Flushes after the current turn, so the deliveries started together share requests. */
