@@ -1,14 +1,18 @@
 // The usage adapters of the composition root: the ledger and the sink that the configuration asks
 // for (SQLite and usage.ndjson in DATA_DIR locally; DynamoDB and the billing webhook deployed; or
-// Stripe's meters with USAGE_SINK=stripe), and `collect-usage` wired to them.
+// Stripe's meters with USAGE_SINK=stripe, Lago's events with USAGE_SINK=lago), and `collect-usage`
+// wired to them.
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Config } from '../config.ts';
+import { lagoApiKey } from '../config.ts';
 import { ConfigurationError } from '../errors.ts';
 import type { BillingIdStore, LifecycleEvents } from '../lifecycle/ports.ts';
 import type { OstorClient } from '../ostor/index.ts';
 import { collectUsage } from '../usage/collect.ts';
 import { NdjsonSink } from '../usage/file-sink.ts';
+import type { LagoMetricCodes } from '../usage/lago-sink.ts';
+import { LagoSink } from '../usage/lago-sink.ts';
 import type { UsageLedger } from '../usage/ledger.ts';
 import { DynamoUsageLedger } from '../usage/ledger-dynamodb.ts';
 import { SqliteUsageLedger } from '../usage/ledger-sqlite.ts';
@@ -18,7 +22,7 @@ import { StripeSink } from '../usage/stripe-sink.ts';
 import { formatSweepSummary } from '../usage/summary.ts';
 import type { UsageSweepReport, UsageSweepResult } from '../usage/sweep.ts';
 import { WebhookSink } from '../usage/webhook-sink.ts';
-import { webhookSecrets } from './secrets.ts';
+import { textSecret, webhookSecrets } from './secrets.ts';
 import { stripeApi } from './stripe-client.ts';
 
 export const LEDGER_FILE = 'usage-ledger.sqlite';
@@ -73,6 +77,30 @@ export function buildUsageServices(config: Config, stores?: () => NativeSinkStor
     return { ledger, sink, ...housekeeping };
   }
 
+  if (config.usage.sink === 'lago') {
+    const apiUrl = config.lago.apiUrl;
+    const apiKey = textSecret({
+      value: config.lago.apiKey,
+      secretId: config.lago.apiKeyId,
+      variable: 'LAGO_API_KEY',
+      parse: lagoApiKey,
+    });
+    // loadConfig refuses USAGE_SINK=lago without these; kept as a guard.
+    if (apiUrl === undefined)
+      throw new ConfigurationError('LAGO_API_URL', 'is required with USAGE_SINK=lago');
+    if (apiKey === undefined || stores === undefined) {
+      throw new ConfigurationError('LAGO_API_KEY', 'is required with USAGE_SINK=lago (or LAGO_API_KEY_ID)');
+    }
+    const sink = new LagoSink({
+      apiUrl,
+      apiKey,
+      billingIds: (userId) => stores().billingIds.get(userId),
+      codes: lagoCodes(config),
+      fieldName: config.lago.fieldName,
+    });
+    return { ledger, sink, ...housekeeping };
+  }
+
   const url = config.usage.webhookUrl;
   if (url === undefined) {
     const sink = new NdjsonSink(join(config.dataDir, NDJSON_FILE));
@@ -95,6 +123,17 @@ export function buildUsageServices(config: Config, stores?: () => NativeSinkStor
     );
   }
   return { ledger, sink: new WebhookSink({ url, secrets }), ...housekeeping };
+}
+
+/** The configured LAGO_METRIC_* codes, by metric (unset ones left out). */
+function lagoCodes(config: Config): LagoMetricCodes {
+  const { downloadedBytes, uploadedBytes, requests, storage } = config.lago.metrics;
+  const codes: Partial<Record<keyof LagoMetricCodes, string>> = {};
+  if (downloadedBytes !== undefined) codes.downloaded_bytes = downloadedBytes;
+  if (uploadedBytes !== undefined) codes.uploaded_bytes = uploadedBytes;
+  if (requests !== undefined) codes.requests = requests;
+  if (storage !== undefined) codes.storage = storage;
+  return codes;
 }
 
 /** The configured STRIPE_METER_* names, by metric (unset ones left out). */
