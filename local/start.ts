@@ -7,6 +7,8 @@ import type { Config } from '../shared/config.ts';
 import { loadConfig } from '../shared/config.ts';
 import { AppError, ConfigurationError } from '../shared/errors.ts';
 import { createRuntime, setRuntime } from '../shared/runtime/runtime.ts';
+import { stripeServicesOf } from '../shared/runtime/stripe-services.ts';
+import { usageServicesOf } from '../shared/runtime/usage.ts';
 import { generateWebhookSecret } from '../shared/signing/index.ts';
 import { loadHandler } from './functions.ts';
 import { localContext } from './lambda-context.ts';
@@ -55,9 +57,9 @@ async function main(): Promise<void> {
   // (a malformed secret, a usage URL without a signing secret) stops start-up here and not at the
   // first call.
   const runtime = createRuntime(loadConfig());
-  runtime.usage();
+  usageServicesOf(runtime);
   const stripe = config.stripe.webhookSecrets !== undefined || config.stripe.webhookSecretId !== undefined;
-  if (stripe) runtime.stripe();
+  if (stripe) stripeServicesOf(runtime);
   setRuntime(runtime);
   printed.push(
     stripe

@@ -1,14 +1,16 @@
-// The composition root: the only module that reads `Config` to build adapters. Module-scope
-// singletons of a function — the gateway client, the stores, the usage ledger and sink, the
-// secrets, credential rotation's clients — built once per cold start (or once per local server),
-// each on first use. Handlers hand the domain functions the ports they need from here.
+// The composition root: the only modules that read `Config` to build adapters are this one and
+// the builders beside it for what a single function needs (usage.ts for collect-usage,
+// stripe-services.ts for stripe), kept apart so the other functions' bundles do not carry them.
+// Module-scope singletons of a function — the gateway client, the stores, the secrets, credential
+// rotation's clients — built once per cold start (or once per local server), each on first use.
+// Handlers hand the domain functions the ports they need from here.
 import { join } from 'node:path';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config.ts';
-import { loadConfig, stripeWebhookSecrets } from '../config.ts';
+import { loadConfig } from '../config.ts';
 import { ConfigurationError } from '../errors.ts';
 import type { RotationGateway, SecretVersions } from '../lifecycle/credential-rotation.ts';
 import type {
@@ -30,15 +32,11 @@ import {
 } from '../store/dynamodb.ts';
 import { secretsManagerVersions } from '../store/secrets-manager.ts';
 import { SqliteStore } from '../store/sqlite.ts';
-import type { StripeSettings } from '../stripe/events.ts';
 import type { MeterReceipts } from '../usage/stripe-sink.ts';
 import { WebhookSink } from '../usage/webhook-sink.ts';
 import { webhookCredentialsDelivery } from './credentials.ts';
 import type { CredentialsProvider, WebhookSecretsProvider } from './secrets.ts';
-import { secretsManagerCredentials, staticCredentials, textSecret, webhookSecrets } from './secrets.ts';
-import { stripeApi } from './stripe-client.ts';
-import type { UsageServices } from './usage.ts';
-import { buildUsageServices } from './usage.ts';
+import { secretsManagerCredentials, staticCredentials, webhookSecrets } from './secrets.ts';
 
 /** What credential rotation needs (rotate-key's Secrets Manager steps). */
 export interface RotationServices {
@@ -47,18 +45,6 @@ export interface RotationServices {
   readonly gatewayFor: (credentials: Credentials) => RotationGateway;
   /** The secret this function may rotate (OSTOR_CREDENTIALS_SECRET_ID). */
   readonly expectedSecretId: string;
-}
-
-/** What `POST /stripe` needs besides the lifecycle's stores (docs/contract.md §8). */
-export interface StripeServices {
-  readonly settings: StripeSettings;
-  /** The endpoint's `whsec_...` secrets, whole (Stripe signs with the string itself). */
-  readonly webhookSecrets: { get(): Promise<readonly string[]>; refresh(): Promise<readonly string[]> };
-  /** A customer's e-mail from `GET /v1/customers/{id}`; refused without STRIPE_API_KEY(_ID). */
-  customerEmail(customerId: string): Promise<string | undefined>;
-  readonly subscriptions: SubscriptionStore;
-  /** Undefined without CREDENTIALS_WEBHOOK_URL: then no user is created. */
-  readonly credentials: CredentialsDelivery | undefined;
 }
 
 export interface Runtime {
@@ -72,12 +58,12 @@ export interface Runtime {
   readonly idempotencyStore: BasePersistenceLayer;
   /** Inbound webhook secrets; undefined only when neither WEBHOOK_SECRET nor WEBHOOK_SECRET_ID is set. */
   readonly webhookSecrets: WebhookSecretsProvider | undefined;
-  /** The usage ledger and sink (collect-usage); built on first use, refused when misconfigured. */
-  usage(): UsageServices;
+  /** The billing adapters' subscriptions (shared/lifecycle/subscription.ts). */
+  readonly subscriptions: SubscriptionStore;
+  /** The Stripe sink's record of the meter events Stripe acknowledged. */
+  readonly meterReceipts: MeterReceipts;
   /** Credential rotation's clients; refused unless the credentials are in Secrets Manager. */
   rotation(): RotationServices;
-  /** The Stripe adapter's clients; refused without STRIPE_WEBHOOK_SECRET(_ID). */
-  stripe(): StripeServices;
 }
 
 export function createRuntime(config: Config): Runtime {
@@ -110,9 +96,7 @@ export function createRuntime(config: Config): Runtime {
       timeouts: { headersMs: gatewayConfig.timeoutMs, bodyMs: gatewayConfig.timeoutMs },
     });
   const gateway = gatewayWith(credentials);
-  let usage: UsageServices | undefined;
   let rotation: RotationServices | undefined;
-  let stripe: StripeServices | undefined;
 
   // The stores are opened on first use: a function that never needs one (collect-usage has no
   // webhook URL when deployed) neither opens a SQLite file on Lambda's read-only disk nor needs a
@@ -166,6 +150,12 @@ export function createRuntime(config: Config): Runtime {
     get billingIds() {
       return openStores().billingIds;
     },
+    get subscriptions() {
+      return openStores().subscriptions;
+    },
+    get meterReceipts() {
+      return openStores().meterReceipts;
+    },
     get idempotencyStore() {
       return openStores().idempotencyStore;
     },
@@ -174,13 +164,6 @@ export function createRuntime(config: Config): Runtime {
       secretId: config.webhook.secretId,
       variable: 'WEBHOOK_SECRET',
     }),
-    usage() {
-      usage ??= buildUsageServices(config, () => {
-        const { billingIds, meterReceipts } = openStores();
-        return { billingIds, meterReceipts };
-      });
-      return usage;
-    },
     rotation() {
       if (rotation !== undefined) return rotation;
       if (source.kind !== 'secrets-manager') {
@@ -196,60 +179,24 @@ export function createRuntime(config: Config): Runtime {
       };
       return rotation;
     },
-    stripe() {
-      stripe ??= buildStripeServices(config, () => openStores().subscriptions);
-      return stripe;
-    },
   };
 }
 
-function buildStripeServices(config: Config, subscriptions: () => SubscriptionStore): StripeServices {
-  const secrets = textSecret({
-    value: config.stripe.webhookSecrets,
-    secretId: config.stripe.webhookSecretId,
-    variable: 'STRIPE_WEBHOOK_SECRET',
-    parse: stripeWebhookSecrets,
-  });
-  if (secrets === undefined) {
-    throw new ConfigurationError(
-      'STRIPE_WEBHOOK_SECRET',
-      "is not set (nor STRIPE_WEBHOOK_SECRET_ID): POST /stripe cannot verify Stripe's signature",
-    );
-  }
-  const api = stripeApi(config);
+/**
+ * Where the billing adapters deliver a created user's key pair (CREDENTIALS_WEBHOOK_URL, signed with
+ * the usage secret); undefined without the URL: then they create no users.
+ */
+export function credentialsDelivery(config: Config): CredentialsDelivery | undefined {
   const url = config.credentialsWebhookUrl;
-  let credentials: CredentialsDelivery | undefined;
-  if (url !== undefined) {
-    const signing = webhookSecrets({
-      value: config.usage.secrets,
-      secretId: config.usage.secretId,
-      variable: 'USAGE_WEBHOOK_SECRET',
-    });
-    // loadConfig refuses CREDENTIALS_WEBHOOK_URL without a usage secret; kept as a guard.
-    if (signing === undefined) throw new ConfigurationError('USAGE_WEBHOOK_SECRET', 'is required');
-    credentials = webhookCredentialsDelivery(new WebhookSink({ url, secrets: signing }));
-  }
-  return {
-    settings: {
-      products: config.stripe.products,
-      suspendPastDue: config.stripe.suspendPastDue,
-      purgeOnCancel: config.stripe.purgeOnCancel,
-    },
-    webhookSecrets: secrets,
-    customerEmail: async (customerId) => {
-      if (api === undefined) {
-        throw new ConfigurationError(
-          'STRIPE_API_KEY',
-          "is not set (nor STRIPE_API_KEY_ID): the customer's e-mail cannot be read; set it, or metadata.s3_email on the subscription",
-        );
-      }
-      return api.customerEmail(customerId);
-    },
-    get subscriptions() {
-      return subscriptions();
-    },
-    credentials,
-  };
+  if (url === undefined) return undefined;
+  const signing = webhookSecrets({
+    value: config.usage.secrets,
+    secretId: config.usage.secretId,
+    variable: 'USAGE_WEBHOOK_SECRET',
+  });
+  // loadConfig refuses CREDENTIALS_WEBHOOK_URL without a usage secret; kept as a guard.
+  if (signing === undefined) throw new ConfigurationError('USAGE_WEBHOOK_SECRET', 'is required');
+  return webhookCredentialsDelivery(new WebhookSink({ url, secrets: signing }));
 }
 
 const localStores = new Map<string, SqliteStore>();

@@ -22,9 +22,11 @@ import type { Invocation } from './invocation.ts';
 import { classifyInvocation, jsonResponse } from './invocation.ts';
 import { HEALTH_PATH, type LambdaHandler, parseJson } from './lifecycle-handler.ts';
 import { createLogger, createMetrics, eventsFrom } from './logging.ts';
-import type { Runtime, StripeServices } from './runtime.ts';
+import type { Runtime } from './runtime.ts';
 import { getRuntime } from './runtime.ts';
 import { withMappedStack } from './stack-map.ts';
+import type { StripeServices } from './stripe-services.ts';
+import { stripeServicesOf } from './stripe-services.ts';
 
 /** The function's name: its route, its log `service` and its metrics' `service` dimension. */
 export const STRIPE_FUNCTION = 'stripe';
@@ -55,7 +57,7 @@ export function createStripeHandler(runtimeOf: () => Runtime = getRuntime): Lamb
     let eventId: string | undefined;
     try {
       const runtime = runtimeOf();
-      const services = runtime.stripe();
+      const services = stripeServicesOf(runtime);
       let payload: unknown;
       if (invocation.kind === 'http') {
         if (invocation.method !== 'POST') throw new InvalidInputError('method', 'Stripe delivers with POST');

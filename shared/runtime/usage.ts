@@ -1,14 +1,15 @@
 // The usage adapters of the composition root: the ledger and the sink that the configuration asks
 // for (SQLite and usage.ndjson in DATA_DIR locally; DynamoDB and the billing webhook deployed; or
-// Stripe's meters with USAGE_SINK=stripe, Lago's events with USAGE_SINK=lago), and `collect-usage`
-// wired to them.
+// Stripe's meters with USAGE_SINK=stripe, Lago's events with USAGE_SINK=lago), built once per
+// runtime, and `collect-usage` wired to them. Apart from runtime.ts so that only collect-usage's
+// bundle carries the sweep.
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Config } from '../config.ts';
 import { lagoApiKey } from '../config.ts';
 import { ConfigurationError } from '../errors.ts';
 import type { BillingIdStore, LifecycleEvents } from '../lifecycle/ports.ts';
-import type { OstorClient } from '../ostor/index.ts';
+import { meterEventApi } from '../stripe/api.ts';
 import { collectUsage } from '../usage/collect.ts';
 import { NdjsonSink } from '../usage/file-sink.ts';
 import type { LagoMetricCodes } from '../usage/lago-sink.ts';
@@ -22,6 +23,7 @@ import { StripeSink } from '../usage/stripe-sink.ts';
 import { formatSweepSummary } from '../usage/summary.ts';
 import type { UsageSweepReport, UsageSweepResult } from '../usage/sweep.ts';
 import { WebhookSink } from '../usage/webhook-sink.ts';
+import type { Runtime } from './runtime.ts';
 import { textSecret, webhookSecrets } from './secrets.ts';
 import { stripeApi } from './stripe-client.ts';
 
@@ -41,6 +43,21 @@ export interface UsageServices {
 export interface NativeSinkStores {
   readonly billingIds: BillingIdStore;
   readonly meterReceipts: MeterReceipts;
+}
+
+const built = new WeakMap<Runtime, UsageServices>();
+
+/** The runtime's usage ledger and sink, built on first use; refused when misconfigured. */
+export function usageServicesOf(runtime: Runtime): UsageServices {
+  let services = built.get(runtime);
+  if (services === undefined) {
+    services = buildUsageServices(runtime.config, () => ({
+      billingIds: runtime.billingIds,
+      meterReceipts: runtime.meterReceipts,
+    }));
+    built.set(runtime, services);
+  }
+  return services;
 }
 
 /** Builds the ledger and the sink `config` asks for; a usage URL without a signing secret is refused. */
@@ -66,7 +83,7 @@ export function buildUsageServices(config: Config, stores?: () => NativeSinkStor
       );
     }
     const sink = new StripeSink({
-      api,
+      api: meterEventApi(api),
       meters: meterNames(config),
       billingIds: (userId) => stores().billingIds.get(userId),
       receipts: {
@@ -156,11 +173,8 @@ export interface CollectUsageRun {
 }
 
 /** One sweep over the runtime's gateway and usage services. */
-export async function runCollectUsage(
-  runtime: { readonly config: Config; readonly gateway: OstorClient; usage(): UsageServices },
-  run: CollectUsageRun,
-): Promise<UsageSweepResult> {
-  const services = runtime.usage();
+export async function runCollectUsage(runtime: Runtime, run: CollectUsageRun): Promise<UsageSweepResult> {
+  const services = usageServicesOf(runtime);
   const { summarize } = services;
   const print = run.print ?? ((text: string) => process.stdout.write(text));
   return collectUsage(

@@ -107,54 +107,6 @@ export class StripeApi {
     });
   }
 
-  /**
-   * The customer's e-mail; undefined when the customer has none, is deleted or does not exist.
-   * Throws ConfigurationError when Stripe refuses the key, AppError `gateway_unavailable` when it
-   * cannot be reached (the event is then answered 5xx and Stripe delivers it again).
-   */
-  async customerEmail(customerId: string): Promise<string | undefined> {
-    const deadline = this.#clock() + Math.max(0, timeLeft(this.#clock()) ?? 20_000);
-    const outcome = await this.call(
-      'GET',
-      `/v1/customers/${encodeURIComponent(customerId)}`,
-      undefined,
-      deadline,
-    );
-    if (outcome.ok) {
-      const customer = outcome.body as { email?: unknown; deleted?: unknown } | null;
-      if (customer?.deleted === true) return undefined;
-      return typeof customer?.email === 'string' && customer.email !== '' ? customer.email : undefined;
-    }
-    if (outcome.status === 404) return undefined;
-    if (outcome.status === 401 || outcome.status === 403) {
-      throw new ConfigurationError(
-        'STRIPE_API_KEY',
-        `Stripe refused the key (${outcome.status}) reading a customer; a restricted key needs Customers: Read`,
-      );
-    }
-    throw new AppError(
-      'gateway_unavailable',
-      `the Stripe API could not be read (customers): ${outcome.reason}`,
-    );
-  }
-
-  /** Sends one meter event; a duplicate identifier counts as delivered (Stripe already has it). */
-  async createMeterEvent(event: MeterEvent, deadline: number): Promise<MeterEventOutcome> {
-    const form = new URLSearchParams({
-      event_name: event.eventName,
-      'payload[stripe_customer_id]': event.customer,
-      'payload[value]': event.value.toString(),
-      identifier: event.identifier,
-      timestamp: String(event.timestamp),
-    });
-    const outcome = await this.call('POST', '/v1/billing/meter_events', form, deadline);
-    if (outcome.ok) return { ok: true, duplicate: false, attempts: outcome.attempts };
-    if (outcome.status === 400 && isDuplicateIdentifier(outcome.body)) {
-      return { ok: true, duplicate: true, attempts: outcome.attempts };
-    }
-    return { ok: false, attempts: outcome.attempts, status: outcome.status, reason: outcome.reason };
-  }
-
   /** One call, retried while Stripe says it may be (429, 5xx, Stripe-Should-Retry, no answer). */
   async call(
     method: 'GET' | 'POST',
@@ -268,6 +220,72 @@ export class StripeApi {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * The customer's e-mail; undefined when the customer has none, is deleted or does not exist.
+ * Throws ConfigurationError when Stripe refuses the key, AppError `gateway_unavailable` when it
+ * cannot be reached (the event is then answered 5xx and Stripe delivers it again). A function, not
+ * a method, so a bundle that never reads customers (collect-usage) leaves it out.
+ */
+export async function customerEmail(api: StripeApi, customerId: string): Promise<string | undefined> {
+  const deadline = Date.now() + Math.max(0, timeLeft() ?? 20_000);
+  const outcome = await api.call(
+    'GET',
+    `/v1/customers/${encodeURIComponent(customerId)}`,
+    undefined,
+    deadline,
+  );
+  if (outcome.ok) {
+    const customer = outcome.body as { email?: unknown; deleted?: unknown } | null;
+    if (customer?.deleted === true) return undefined;
+    return typeof customer?.email === 'string' && customer.email !== '' ? customer.email : undefined;
+  }
+  if (outcome.status === 404) return undefined;
+  if (outcome.status === 401 || outcome.status === 403) {
+    throw new ConfigurationError(
+      'STRIPE_API_KEY',
+      `Stripe refused the key (${outcome.status}) reading a customer; a restricted key needs Customers: Read`,
+    );
+  }
+  throw new AppError(
+    'gateway_unavailable',
+    `the Stripe API could not be read (customers): ${outcome.reason}`,
+  );
+}
+
+/** Sends one meter event; a duplicate identifier counts as delivered (Stripe already has it). */
+export async function createMeterEvent(
+  api: StripeApi,
+  event: MeterEvent,
+  deadline: number,
+): Promise<MeterEventOutcome> {
+  const form = new URLSearchParams({
+    event_name: event.eventName,
+    'payload[stripe_customer_id]': event.customer,
+    'payload[value]': event.value.toString(),
+    identifier: event.identifier,
+    timestamp: String(event.timestamp),
+  });
+  const outcome = await api.call('POST', '/v1/billing/meter_events', form, deadline);
+  if (outcome.ok) return { ok: true, duplicate: false, attempts: outcome.attempts };
+  if (outcome.status === 400 && isDuplicateIdentifier(outcome.body)) {
+    return { ok: true, duplicate: true, attempts: outcome.attempts };
+  }
+  return { ok: false, attempts: outcome.attempts, status: outcome.status, reason: outcome.reason };
+}
+
+/** The sink's view of the API (shared/usage/stripe-sink.ts `MeterEventApi`). */
+export function meterEventApi(api: StripeApi): {
+  readonly target: string;
+  createMeterEvent(event: MeterEvent, deadline: number): Promise<MeterEventOutcome>;
+  close(): Promise<void>;
+} {
+  return {
+    target: api.target,
+    createMeterEvent: (event, deadline) => createMeterEvent(api, event, deadline),
+    close: () => api.close(),
+  };
 }
 
 /**

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayNotFoundError } from '../../../shared/ostor/errors.ts';
 import type { BucketInfo, UsageObject } from '../../../shared/ostor/schemas.ts';
 import { SqliteStore } from '../../../shared/store/sqlite.ts';
-import { StripeApi } from '../../../shared/stripe/api.ts';
+import { meterEventApi, StripeApi } from '../../../shared/stripe/api.ts';
 import type { LeaseResult, NewLedgerEntry, UsageLedger } from '../../../shared/usage/ledger.ts';
 import { SqliteUsageLedger } from '../../../shared/usage/ledger-sqlite.ts';
 import type { OutboundMessage } from '../../../shared/usage/messages.ts';
@@ -306,14 +306,16 @@ describe('crash injection through the Stripe sink', () => {
           const ledger = new SqliteUsageLedger(':memory:');
           const stores = new SqliteStore(':memory:');
           const stripe = new StripeSink({
-            api: new StripeApi({
-              base: new URL(fake.url),
-              apiKey: { get: async () => fake.apiKey, refresh: async () => fake.apiKey },
-              retries: 2,
-              sleep: async () => {},
-              // The sweep's deadlines are on its clock.
-              clock: () => now,
-            }),
+            api: meterEventApi(
+              new StripeApi({
+                base: new URL(fake.url),
+                apiKey: { get: async () => fake.apiKey, refresh: async () => fake.apiKey },
+                retries: 2,
+                sleep: async () => {},
+                // The sweep's deadlines are on its clock.
+                clock: () => now,
+              }),
+            ),
             meters: METERS,
             billingIds: async (userId) => BILLING.get(userId),
             receipts: stores.meterReceipts,

@@ -4,7 +4,7 @@
 // what counts as acknowledged, what is retried, and what is never sent.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UsageObject } from '../../../shared/ostor/schemas.ts';
-import { StripeApi } from '../../../shared/stripe/api.ts';
+import { meterEventApi, StripeApi } from '../../../shared/stripe/api.ts';
 import { aggregateUsage } from '../../../shared/usage/aggregate.ts';
 import type { OutboundMessage } from '../../../shared/usage/messages.ts';
 import { storageBody, storageMessageId, usageCollectedBody } from '../../../shared/usage/messages.ts';
@@ -66,7 +66,7 @@ function sink(options: { receipts?: MeterReceipts; meters?: Record<string, strin
     clock: () => now,
   });
   return new StripeSink({
-    api,
+    api: meterEventApi(api),
     meters: options.meters ?? METERS,
     billingIds: async (userId) => BILLING.get(userId),
     ...(options.receipts === undefined ? {} : { receipts: options.receipts }),
@@ -250,7 +250,7 @@ describe('acknowledgement', () => {
       apiKey: { get: async () => fake.apiKey, refresh: async () => fake.apiKey },
     });
     const broken = new StripeSink({
-      api,
+      api: meterEventApi(api),
       meters: METERS,
       billingIds: async () => {
         throw Object.assign(new Error('table gone'), { code: 'ResourceNotFoundException' });
@@ -269,7 +269,11 @@ describe('acknowledgement', () => {
       base: new URL(fake.url),
       apiKey: { get: async () => 'sk_test_wrongwrongwrong', refresh: async () => 'sk_test_wrongwrongwrong' },
     });
-    const refused = new StripeSink({ api, meters: METERS, billingIds: async (id) => BILLING.get(id) });
+    const refused = new StripeSink({
+      api: meterEventApi(api),
+      meters: METERS,
+      billingIds: async (id) => BILLING.get(id),
+    });
     const before = fake.requests.length;
     const outcome = await refused.deliver(collected(object(now - 3600_000, [item(ALICE, 'a', 1, 1n, 1n)])));
     expect(outcome).toMatchObject({ ok: false, status: 401 });
