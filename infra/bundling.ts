@@ -2,16 +2,29 @@
 // `bench/bundles.bench.ts` hands the same ones to esbuild, so the measured bundles are the deployed ones.
 // No aws-cdk-lib import here: the benchmark loads this module without the CDK.
 import { fileURLToPath } from 'node:url';
-import { EVENT_TYPES, type EventType } from '../shared/lifecycle/event-types.ts';
+import {
+  ADAPTER_FUNCTIONS,
+  type AdapterFunction,
+  ALL_FUNCTIONS,
+  type AnyFunction,
+  EVENT_TYPES,
+  type EventType,
+} from '../shared/lifecycle/event-types.ts';
 
-/** The six functions, by the folder name under `functions/` (also their route and envelope type). */
+/** The six lifecycle functions, by the folder name under `functions/` (also their route and envelope type). */
 export const FUNCTION_NAMES = EVENT_TYPES;
 export type FunctionName = EventType;
+/** The billing adapters' functions (`stripe`): a route each, taking the billing system's own webhooks. */
+export const ADAPTER_FUNCTION_NAMES = ADAPTER_FUNCTIONS;
+export type AdapterFunctionName = AdapterFunction;
+/** Every function the stack deploys: the six, then the adapters. */
+export const DEPLOYED_FUNCTION_NAMES = ALL_FUNCTIONS;
+export type DeployedFunctionName = AnyFunction;
 
 /** The repository root (the folder holding package.json and package-lock.json). */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-export function entryOf(name: FunctionName): string {
+export function entryOf(name: DeployedFunctionName): string {
   return fileURLToPath(new URL(`../functions/${name}/handler.ts`, import.meta.url));
 }
 
@@ -92,6 +105,6 @@ export const SWEEP_NODE_OPTIONS = '--max-semi-space-size=4 --max-old-space-size=
  * webhook functions need no flag; source maps are applied by our logger, see BUNDLING). The stack,
  * its tests and the benchmarks all take it from here.
  */
-export function nodeOptionsOf(name: FunctionName): string | undefined {
+export function nodeOptionsOf(name: DeployedFunctionName): string | undefined {
   return name === 'collect-usage' ? SWEEP_NODE_OPTIONS : undefined;
 }

@@ -18,6 +18,17 @@ export const CONFIG_KEYS = [
   'alarmEmail',
   'apiRateLimit',
   'apiBurstLimit',
+  'usageSink',
+  'credentialsWebhookUrl',
+  'stripeWebhookSecretArn',
+  'stripeApiKeySecretArn',
+  'stripeProducts',
+  'stripeSuspendPastDue',
+  'stripePurgeOnCancel',
+  'stripeMeterDownloadedBytes',
+  'stripeMeterUploadedBytes',
+  'stripeMeterRequests',
+  'stripeMeterStorage',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -51,6 +62,21 @@ export interface StackConfig {
   readonly apiRateLimit: number;
   /** Requests the HTTP API passes in a burst above the steady rate. */
   readonly apiBurstLimit: number;
+  /** Where usage goes (USAGE_SINK): the usage webhook, or Stripe's meters. */
+  readonly usageSink: 'webhook' | 'stripe';
+  /** Where the key pairs of users an adapter creates go (CREDENTIALS_WEBHOOK_URL); unset: none is created. */
+  readonly credentialsWebhookUrl: string | undefined;
+  /** The Stripe adapter (POST /stripe) and sink: existing secrets by ARN, and the STRIPE_* settings. */
+  readonly stripe: {
+    readonly webhookSecretArn: string | undefined;
+    readonly apiKeySecretArn: string | undefined;
+    /** STRIPE_PRODUCTS; undefined: every subscription. */
+    readonly products: string | undefined;
+    readonly suspendPastDue: boolean;
+    readonly purgeOnCancel: boolean;
+    /** STRIPE_METER_* event names, by environment variable; unset ones left out. */
+    readonly meters: Readonly<Record<string, string>>;
+  };
   /** Settings that fell back to a placeholder; each is reported as a synth warning. */
   readonly placeholders: readonly { readonly key: ConfigKey; readonly message: string }[];
 }
@@ -90,6 +116,11 @@ export function configFromContext(tryGetContext: (key: string) => unknown): Stac
   for (const key of CONFIG_KEYS) {
     const value = tryGetContext(key);
     if (value === undefined || value === null) continue;
+    // cdk.json may say true/false for the flags; -c says "true"/"false".
+    if (typeof value === 'boolean') {
+      input[key] = String(value);
+      continue;
+    }
     if (typeof value !== 'string' && typeof value !== 'number') {
       throw new StackConfigError(key, `must be a string or a number (got ${JSON.stringify(value)})`);
     }
@@ -130,7 +161,9 @@ export function resolveStackConfig(input: StackConfigInput): StackConfig {
 
   const usageInput = text('usageWebhookUrl');
   let usageWebhookUrl = PLACEHOLDER_USAGE_WEBHOOK_URL;
-  if (usageInput === undefined) {
+  if (usageInput === undefined && text('usageSink') === 'stripe') {
+    // Usage goes to Stripe: the webhook URL is not used, and not missed.
+  } else if (usageInput === undefined) {
     placeholders.push({
       key: 'usageWebhookUrl',
       message: `usageWebhookUrl is not set: usage goes to ${PLACEHOLDER_USAGE_WEBHOOK_URL}, every delivery fails and statistics objects stay on the gateway. Deploy with -c usageWebhookUrl=https://<billing system endpoint>.`,
@@ -174,6 +207,17 @@ export function resolveStackConfig(input: StackConfigInput): StackConfig {
     throw new StackConfigError('alarmEmail', `must be an email address (got ${JSON.stringify(alarmEmail)})`);
   }
 
+  const usageSink = text('usageSink') ?? 'webhook';
+  if (usageSink !== 'webhook' && usageSink !== 'stripe') {
+    throw new StackConfigError('usageSink', `must be webhook or stripe (got ${JSON.stringify(usageSink)})`);
+  }
+  const stripe = stripeSettings(text, usageSink);
+  const credentialsInput = text('credentialsWebhookUrl');
+  const credentialsWebhookUrl =
+    credentialsInput === undefined
+      ? undefined
+      : httpsUrl('credentialsWebhookUrl', credentialsInput, { originOnly: false });
+
   const apiRateLimit = integer('apiRateLimit', text('apiRateLimit'), DEFAULTS.apiRateLimit, 1, 10_000);
   const apiBurstLimit = integer('apiBurstLimit', text('apiBurstLimit'), DEFAULTS.apiBurstLimit, 1, 5_000);
 
@@ -208,8 +252,64 @@ export function resolveStackConfig(input: StackConfigInput): StackConfig {
     alarmEmail,
     apiRateLimit,
     apiBurstLimit,
+    usageSink,
+    credentialsWebhookUrl,
+    stripe,
     placeholders,
   };
+}
+
+/** The STRIPE_* environment variables each `stripeMeter*` setting becomes. */
+export const STRIPE_METER_KEYS = {
+  stripeMeterDownloadedBytes: 'STRIPE_METER_DOWNLOADED_BYTES',
+  stripeMeterUploadedBytes: 'STRIPE_METER_UPLOADED_BYTES',
+  stripeMeterRequests: 'STRIPE_METER_REQUESTS',
+  stripeMeterStorage: 'STRIPE_METER_STORAGE',
+} as const;
+
+function stripeSettings(
+  text: (key: ConfigKey) => string | undefined,
+  usageSink: string,
+): StackConfig['stripe'] {
+  const products = text('stripeProducts');
+  if (products !== undefined && !/^\s*[A-Za-z0-9_]+(\s*,\s*[A-Za-z0-9_]+)*\s*,?\s*$/.test(products)) {
+    throw new StackConfigError(
+      'stripeProducts',
+      `must be Stripe product ids separated by commas, such as prod_NWjs8kKbJWmuuc,prod_Q1w2e3 (got ${JSON.stringify(products)})`,
+    );
+  }
+  const meters: Record<string, string> = {};
+  for (const [key, variable] of Object.entries(STRIPE_METER_KEYS) as [ConfigKey, string][]) {
+    const name = text(key);
+    if (name === undefined) continue;
+    if (!/^[\x21-\x7e]{1,100}$/.test(name)) {
+      throw new StackConfigError(
+        key,
+        `must be a meter event name: 1 to 100 printable characters without spaces (got ${JSON.stringify(name)})`,
+      );
+    }
+    meters[variable] = name;
+  }
+  if (usageSink === 'stripe' && Object.keys(meters).length === 0) {
+    throw new StackConfigError(
+      'usageSink',
+      'stripe needs at least one stripeMeter* event name (stripeMeterDownloadedBytes, ...); without one usage would be acknowledged and billed nowhere',
+    );
+  }
+  return {
+    webhookSecretArn: secretArn('stripeWebhookSecretArn', text('stripeWebhookSecretArn')),
+    apiKeySecretArn: secretArn('stripeApiKeySecretArn', text('stripeApiKeySecretArn')),
+    products,
+    suspendPastDue: flag('stripeSuspendPastDue', text('stripeSuspendPastDue')),
+    purgeOnCancel: flag('stripePurgeOnCancel', text('stripePurgeOnCancel')),
+    meters,
+  };
+}
+
+function flag(key: ConfigKey, value: string | undefined): boolean {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new StackConfigError(key, `must be true or false (got ${JSON.stringify(value)})`);
 }
 
 function httpsUrl(key: ConfigKey, value: string, options: { originOnly: boolean }): string {

@@ -1,10 +1,10 @@
-// The deployable system: tables, secrets, the six functions, the HTTP API in front of them, the
-// usage schedule, the gateway key rotation and the alarms, one construct per concern. Env-agnostic and
+// The deployable system: tables, secrets, the six functions and the Stripe adapter's, the HTTP API
+// in front of them, the usage schedule, the gateway key rotation and the alarms, one construct per
+// concern. Env-agnostic and
 // lookup-free, so it synthesizes offline.
 import { Annotations, CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { FUNCTION_NAMES } from './bundling.ts';
 import type { StackConfig, StackConfigInput } from './config.ts';
 import { checkContextKeys, configFromContext, resolveStackConfig } from './config.ts';
 import { Functions, pascal } from './constructs/functions.ts';
@@ -78,8 +78,8 @@ export class VhiS3BillingStack extends Stack {
       });
     }
 
-    for (const name of FUNCTION_NAMES)
-      this.operations.watchFunction(pascal(name), name, this.functions.get(name));
+    for (const [name, fn] of this.functions.functions) this.operations.watchFunction(pascal(name), name, fn);
+    this.operations.watchTerminationsRefused('Stripe', 'stripe');
     this.operations.watchQueue(
       'UsageScheduleDeadLetters',
       this.usageSchedule.deadLetters,
@@ -87,7 +87,7 @@ export class VhiS3BillingStack extends Stack {
     );
     this.operations.watchUsage(this.functions.logGroupOf('collect-usage'));
 
-    for (const name of FUNCTION_NAMES) {
+    for (const name of this.functions.functions.keys()) {
       new CfnOutput(this, `${pascal(name)}FunctionName`, {
         value: this.functions.get(name).functionName,
         description: `For aws lambda invoke --function-name (direct invocation of ${name})`,
@@ -100,7 +100,7 @@ export class VhiS3BillingStack extends Stack {
     new CfnOutput(this, 'BaseUrl', {
       value: this.httpApi.baseUrl,
       description:
-        'The billing system POSTs signed webhooks to <BaseUrl>provision, suspend, resume, terminate, rotate-key and collect-usage; GET <BaseUrl>healthz',
+        'The billing system POSTs signed webhooks to <BaseUrl>provision, suspend, resume, terminate, rotate-key and collect-usage; Stripe to <BaseUrl>stripe; GET <BaseUrl>healthz',
     });
     new CfnOutput(this, 'ApiAccessLogGroup', {
       value: this.httpApi.accessLogs.logGroupName,
@@ -117,6 +117,14 @@ export class VhiS3BillingStack extends Stack {
     new CfnOutput(this, 'UsageWebhookSecretArn', {
       value: this.secrets.usageWebhook.secretArn,
       description: 'Usage webhook signing secret (share with the billing system)',
+    });
+    new CfnOutput(this, 'StripeWebhookSecretArn', {
+      value: this.secrets.stripeWebhook.secretArn,
+      description: "Put the Stripe endpoint's signing secret (whsec_...) here",
+    });
+    new CfnOutput(this, 'StripeApiKeySecretArn', {
+      value: this.secrets.stripeApiKey.secretArn,
+      description: 'Put a Stripe restricted key (rk_...: Customers read, Billing meter events write) here',
     });
     new CfnOutput(this, 'AlarmTopicArn', {
       value: this.operations.alarmTopic.topicArn,

@@ -1,5 +1,6 @@
-// The six Lambda functions: bundled by the local esbuild with infra/bundling.ts, nodejs24.x on arm64,
-// each with its own role, log group and environment, reading only its own secrets and tables.
+// The Lambda functions — the six lifecycle functions and the billing adapters' (`stripe`): bundled
+// by the local esbuild with infra/bundling.ts, nodejs24.x on arm64, each with its own role, log
+// group and environment, reading only its own secrets and tables.
 import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -9,7 +10,7 @@ import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aw
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { FunctionName } from '../bundling.ts';
+import type { AdapterFunctionName, DeployedFunctionName, FunctionName } from '../bundling.ts';
 import { BUNDLING, entryOf, FUNCTION_NAMES, nodeOptionsOf, PROJECT_ROOT } from '../bundling.ts';
 import type { StackConfig } from '../config.ts';
 import { Secrets, secretArnOf } from './secrets.ts';
@@ -72,6 +73,29 @@ export const FUNCTION_SETTINGS: Readonly<
   },
 };
 
+/**
+ * The billing adapters' functions. stripe, 512 MB like the webhooks; 300 s like terminate, since
+ * a cancelled subscription with STRIPE_PURGE_ON_CANCEL empties buckets (the HTTP API answers Stripe
+ * after 29 s; Stripe's retry then finds the delivery in progress or done).
+ */
+export const ADAPTER_SETTINGS: Readonly<
+  Partial<
+    Record<
+      AdapterFunctionName,
+      { readonly description: string; readonly memorySize: number; readonly timeout: Duration }
+    >
+  >
+> & {
+  readonly stripe: { readonly description: string; readonly memorySize: number; readonly timeout: Duration };
+} = {
+  stripe: {
+    description:
+      "Applies Stripe's subscription events to the customer storage users (create, enable, suspend, terminate)",
+    memorySize: 512,
+    timeout: Duration.seconds(300),
+  },
+};
+
 /** NodejsFunction's form of the shared bundling options. */
 export function nodejsBundling(): BundlingOptions {
   return {
@@ -102,14 +126,18 @@ export interface FunctionsProps {
 }
 
 export class Functions extends Construct {
-  readonly functions: ReadonlyMap<FunctionName, NodejsFunction>;
-  readonly logGroups: ReadonlyMap<FunctionName, LogGroup>;
+  readonly functions: ReadonlyMap<DeployedFunctionName, NodejsFunction>;
+  readonly logGroups: ReadonlyMap<DeployedFunctionName, LogGroup>;
+  readonly #functions = new Map<DeployedFunctionName, NodejsFunction>();
+  readonly #logGroups = new Map<DeployedFunctionName, LogGroup>();
+  readonly #props: FunctionsProps;
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
+    this.#props = props;
+    this.functions = this.#functions;
+    this.logGroups = this.#logGroups;
     const { config, tables, secrets } = props;
-    const functions = new Map<FunctionName, NodejsFunction>();
-    const logGroups = new Map<FunctionName, LogGroup>();
 
     const gateway = {
       OSTOR_GATEWAY_URL: config.gatewayUrl,
@@ -120,93 +148,139 @@ export class Functions extends Construct {
       // over HTTP); the name also makes the runtime pick its DynamoDB adapters, not SQLite.
       IDEMPOTENCY_TABLE_NAME: tables.idempotency.tableName,
     };
+    const toStripe = config.usageSink === 'stripe';
 
     for (const name of FUNCTION_NAMES) {
-      const settings = FUNCTION_SETTINGS[name];
-      const label = pascal(name);
-      const logGroup = new LogGroup(this, `${label}Logs`, {
-        retention: props.logRetention,
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-      // One role per function, writing only to its own log group (no AWSLambdaBasicExecutionRole,
-      // which allows every log group of the account).
-      const role = new Role(this, `${label}Role`, {
-        assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-        description: `Execution role of the ${name} function`,
-      });
-      role.addToPolicy(
-        new PolicyStatement({
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [logGroup.logGroupArn],
-        }),
-      );
-
       const isSweep = name === 'collect-usage';
       // Every function takes signed webhooks through the HTTP API (collect-usage too: a billing
-      // system may ask for a sweep before invoicing); the sweep also writes usage out.
+      // system may ask for a sweep before invoicing); the sweep also writes usage out: to the usage
+      // webhook, or with usageSink=stripe to Stripe's meters.
       const environment: Record<string, string> = {
         ...gateway,
         WEBHOOK_SECRET_ID: secretArnOf(secrets.webhook),
         ...(isSweep
           ? {
-              USAGE_WEBHOOK_URL: config.usageWebhookUrl,
-              USAGE_WEBHOOK_SECRET_ID: secretArnOf(secrets.usageWebhook),
               USAGE_LEDGER_TABLE_NAME: tables.usageLedger.tableName,
               USAGE_GRACE_SECONDS: String(config.usageGraceSeconds),
+              ...(toStripe
+                ? {
+                    USAGE_SINK: 'stripe',
+                    STRIPE_API_KEY_ID: secretArnOf(secrets.stripeApiKey),
+                    ...config.stripe.meters,
+                  }
+                : {
+                    USAGE_WEBHOOK_URL: config.usageWebhookUrl,
+                    USAGE_WEBHOOK_SECRET_ID: secretArnOf(secrets.usageWebhook),
+                  }),
             }
           : {}),
       };
-
-      const nodeOptions = nodeOptionsOf(name);
-      if (nodeOptions !== undefined) environment.NODE_OPTIONS = nodeOptions;
-
-      const fn = new NodejsFunction(this, label, {
-        entry: entryOf(name),
-        handler: 'handler',
-        description: settings.description,
-        runtime: Runtime.NODEJS_24_X,
-        architecture: Architecture.ARM_64,
-        memorySize: settings.memorySize,
-        timeout: settings.timeout,
-        role,
-        logGroup,
-        environment,
-        projectRoot: PROJECT_ROOT,
-        depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-        bundling: nodejsBundling(),
+      const fn = this.#create(name, FUNCTION_SETTINGS[name], environment, {
         // Two at most: the scheduled sweep and one asked for over HTTP. The lease lets one of them
         // sweep and the other answer at once who holds it; more would only wait for the lease.
         ...(isSweep ? { reservedConcurrentExecutions: 2 } : {}),
-        // Asynchronous invocations (the schedule; `aws lambda invoke --invocation-type Event`) are
-        // not retried by Lambda: a lifecycle event invoked by hand is repeated by a human, and the
-        // sweep's retry is the next tick. A failure is kept in the queue and alarmed.
-        onFailure: new SqsDestination(props.failedInvocations),
-        retryAttempts: 0,
         maxEventAge: isSweep ? props.usageEventMaxAge : Duration.hours(6),
       });
-
-      Secrets.grantRead(secrets.gatewayCredentials, fn);
       Secrets.grantRead(secrets.webhook, fn);
-      tables.grantIdempotency(fn);
       if (isSweep) {
-        Secrets.grantRead(secrets.usageWebhook, fn);
+        Secrets.grantRead(toStripe ? secrets.stripeApiKey : secrets.usageWebhook, fn);
         tables.usageLedger.grant(fn, ...TABLE_ACTIONS);
       }
-      functions.set(name, fn);
-      logGroups.set(name, logGroup);
     }
-    this.functions = functions;
-    this.logGroups = logGroups;
+
+    // POST /stripe: Stripe's signature, its API for customers' e-mails, and — only when users may be
+    // created — the usage secret that signs their key pairs on the way to CREDENTIALS_WEBHOOK_URL.
+    const credentials = config.credentialsWebhookUrl;
+    const stripe = this.#create(
+      'stripe',
+      ADAPTER_SETTINGS.stripe,
+      {
+        ...gateway,
+        STRIPE_WEBHOOK_SECRET_ID: secretArnOf(secrets.stripeWebhook),
+        STRIPE_API_KEY_ID: secretArnOf(secrets.stripeApiKey),
+        STRIPE_SUSPEND_PAST_DUE: String(config.stripe.suspendPastDue),
+        STRIPE_PURGE_ON_CANCEL: String(config.stripe.purgeOnCancel),
+        ...(config.stripe.products === undefined ? {} : { STRIPE_PRODUCTS: config.stripe.products }),
+        ...(credentials === undefined
+          ? {}
+          : {
+              CREDENTIALS_WEBHOOK_URL: credentials,
+              USAGE_WEBHOOK_SECRET_ID: secretArnOf(secrets.usageWebhook),
+            }),
+      },
+      { maxEventAge: Duration.hours(6) },
+    );
+    Secrets.grantRead(secrets.stripeWebhook, stripe);
+    Secrets.grantRead(secrets.stripeApiKey, stripe);
+    if (credentials !== undefined) Secrets.grantRead(secrets.usageWebhook, stripe);
   }
 
-  get(name: FunctionName): NodejsFunction {
-    const fn = this.functions.get(name);
+  /** One function with its own role and log group, the gateway secret and the idempotency table. */
+  #create(
+    name: DeployedFunctionName,
+    settings: { readonly description: string; readonly memorySize: number; readonly timeout: Duration },
+    environment: Record<string, string>,
+    extra: { reservedConcurrentExecutions?: number; maxEventAge: Duration },
+  ): NodejsFunction {
+    const props = this.#props;
+    const label = pascal(name);
+    const logGroup = new LogGroup(this, `${label}Logs`, {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // One role per function, writing only to its own log group (no AWSLambdaBasicExecutionRole,
+    // which allows every log group of the account).
+    const role = new Role(this, `${label}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${name} function`,
+    });
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+
+    const nodeOptions = nodeOptionsOf(name);
+    const fn = new NodejsFunction(this, label, {
+      entry: entryOf(name),
+      handler: 'handler',
+      description: settings.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: settings.memorySize,
+      timeout: settings.timeout,
+      role,
+      logGroup,
+      environment: nodeOptions === undefined ? environment : { ...environment, NODE_OPTIONS: nodeOptions },
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      bundling: nodejsBundling(),
+      ...(extra.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: extra.reservedConcurrentExecutions }),
+      // Asynchronous invocations (the schedule; `aws lambda invoke --invocation-type Event`) are
+      // not retried by Lambda: a lifecycle event invoked by hand is repeated by a human, and the
+      // sweep's retry is the next tick. A failure is kept in the queue and alarmed.
+      onFailure: new SqsDestination(props.failedInvocations),
+      retryAttempts: 0,
+      maxEventAge: extra.maxEventAge,
+    });
+    Secrets.grantRead(props.secrets.gatewayCredentials, fn);
+    props.tables.grantIdempotency(fn);
+    this.#functions.set(name, fn);
+    this.#logGroups.set(name, logGroup);
+    return fn;
+  }
+
+  get(name: DeployedFunctionName): NodejsFunction {
+    const fn = this.#functions.get(name);
     if (fn === undefined) throw new Error(`no function ${name}`);
     return fn;
   }
 
-  logGroupOf(name: FunctionName): LogGroup {
-    const group = this.logGroups.get(name);
+  logGroupOf(name: DeployedFunctionName): LogGroup {
+    const group = this.#logGroups.get(name);
     if (group === undefined) throw new Error(`no log group for ${name}`);
     return group;
   }

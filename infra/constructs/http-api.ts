@@ -1,7 +1,8 @@
-// The one front door: an API Gateway HTTP API whose routes reach the six functions, so a billing
-// system is configured with one base URL (the `BaseUrl` output) and one secret. No authorizer: the
-// Standard Webhooks signature over the raw body is the authentication, checked in each function
-// (an HTTP API authorizer never sees the body). Throttled, so a flood of forged requests is turned
+// The one front door: an API Gateway HTTP API whose routes reach the six functions and the billing
+// adapters' (`POST /stripe`), so a billing system is configured with one base URL (the `BaseUrl`
+// output) and one secret. No authorizer: the signature over the raw body (Standard Webhooks, or
+// Stripe's own) is the authentication, checked in each function (an HTTP API authorizer never
+// sees the body). Throttled, so a flood of forged requests is turned
 // away before it can use up the account's Lambda concurrency, and access-logged.
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -16,13 +17,12 @@ import {
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { FunctionName } from '../bundling.ts';
-import { FUNCTION_NAMES } from '../bundling.ts';
+import type { DeployedFunctionName, FunctionName } from '../bundling.ts';
 import type { Functions } from './functions.ts';
 import { pascal } from './functions.ts';
 
 /** The path of each function's route: its name, as `npm start` serves it. */
-export const routeOf = (name: FunctionName): string => `/${name}`;
+export const routeOf = (name: DeployedFunctionName): string => `/${name}`;
 
 /** The route that says the API and its functions are deployed, answered by this function without a gateway call. */
 export const HEALTH_ROUTE = { path: '/healthz', function: 'provision' } as const satisfies {
@@ -94,8 +94,9 @@ export class HttpApiFrontDoor extends Construct {
       },
     };
 
-    for (const name of FUNCTION_NAMES) {
-      const integration = new HttpLambdaIntegration(`${pascal(name)}Integration`, props.functions.get(name), {
+    // Every function built (DEPLOYED_FUNCTION_NAMES, as far as each has its infrastructure).
+    for (const [name, fn] of props.functions.functions) {
+      const integration = new HttpLambdaIntegration(`${pascal(name)}Integration`, fn, {
         // The Function URL event shape: the handlers read one format, whatever the front.
         payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
         // The most an HTTP API waits for an integration; every function answers inside it (collect-usage
@@ -120,7 +121,7 @@ export class HttpApiFrontDoor extends Construct {
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:
-        'Billing systems authenticate every request with a Standard Webhooks HMAC signature over the raw body, which each function verifies before anything else (401 otherwise); an HTTP API authorizer never sees the body, and IAM or Cognito is not something a billing system can sign with. GET /healthz reveals nothing and touches nothing.',
+        "Billing systems authenticate every request with an HMAC signature over the raw body (Standard Webhooks; Stripe's Stripe-Signature on /stripe), which each function verifies before anything else (401 otherwise); an HTTP API authorizer never sees the body, and IAM or Cognito is not something a billing system can sign with. GET /healthz reveals nothing and touches nothing.",
     });
   }
 

@@ -23,6 +23,8 @@ export const EVENTS_METRIC = 'events';
 export const USAGE_FAILED_METRIC = 'usageFailed';
 export const USAGE_STORAGE_FAILED_METRIC = 'usageStorageFailed';
 export const DUPLICATE_EMAILS_METRIC = 'duplicateEmails';
+/** Counted by the stripe function (shared/runtime/stripe-handler.ts) for each refused termination. */
+export const TERMINATIONS_REFUSED_METRIC = 'terminationsRefused';
 /** The message of the sweep's summary line (shared/usage/sweep.ts). */
 export const SWEEP_FINISHED_MESSAGE = 'usage sweep finished';
 
@@ -84,6 +86,27 @@ export class Operations extends Construct {
         period,
       }),
       { description: `${serviceName}: events failed on our side or the gateway's (answered 5xx or thrown).` },
+    );
+  }
+
+  /**
+   * A billing adapter's termination refused because the user's buckets hold data and purge is off:
+   * the user is left suspended, and stays so until an operator empties or keeps its data and
+   * terminates it (or the subscription comes back).
+   */
+  watchTerminationsRefused(label: string, serviceName: string): void {
+    this.#alarm(
+      `${label}TerminationsRefused`,
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: TERMINATIONS_REFUSED_METRIC,
+        dimensionsMap: { service: serviceName },
+        statistic: 'Sum',
+        period: Duration.hours(1),
+      }),
+      {
+        description: `${serviceName}: a subscription ended but its S3 user's buckets hold data and purge is off, so the user was left suspended, not deleted. The user id and buckets are in the function's "termination refused" log line; empty the buckets and terminate the user, or set the purge setting.`,
+      },
     );
   }
 

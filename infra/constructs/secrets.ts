@@ -1,6 +1,7 @@
-// Secrets Manager: the gateway system user's key pair, the inbound webhook signing secret and the
-// usage webhook signing secret — created here, or existing ones imported by complete ARN — and the
-// rotation of the gateway key pair through the rotate-key function.
+// Secrets Manager: the gateway system user's key pair, the inbound webhook signing secret, the
+// usage webhook signing secret, and Stripe's endpoint secret and API key — created here, or
+// existing ones imported by complete ARN — and the rotation of the gateway key pair through the
+// rotate-key function.
 import { RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import { type IGrantable, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -27,6 +28,13 @@ export const ROTATION_ACTIONS = [
 const UNSET_GATEWAY_CREDENTIALS = JSON.stringify({ accessKeyId: '', secretAccessKey: '', userId: '' });
 
 /**
+ * What a created Stripe secret holds until the operator pastes Stripe's value in: the functions
+ * refuse it naming the variable (STRIPE_WEBHOOK_SECRET_ID / STRIPE_API_KEY_ID). Never change it,
+ * for the same reason as above.
+ */
+const UNSET_STRIPE_SECRET = 'unset';
+
+/**
  * A created or an imported secret. (With exactOptionalPropertyTypes, aws-cdk-lib's `Secret` class is
  * not assignable to its own `ISecret` interface: `encryptionKey?: IKey | undefined`.)
  */
@@ -40,6 +48,10 @@ export class Secrets extends Construct {
   readonly gatewayCredentials: AnySecret;
   readonly webhook: AnySecret;
   readonly usageWebhook: AnySecret;
+  /** The Stripe endpoint's `whsec_...` signing secret(s), as Stripe's dashboard shows them. */
+  readonly stripeWebhook: AnySecret;
+  /** A Stripe restricted (`rk_...`) or secret (`sk_...`) key. */
+  readonly stripeApiKey: AnySecret;
 
   constructor(scope: Construct, id: string, props: SecretsProps) {
     super(scope, id);
@@ -66,6 +78,18 @@ export class Secrets extends Construct {
       'UsageWebhookSecret',
       config.usageWebhookSecretArn,
       'Usage webhook signing secret(s) (Standard Webhooks, base64 with or without whsec_; with several, each message carries one signature per secret). Generated at first deploy; give it to the billing system.',
+    );
+    this.stripeWebhook = stripeSecret(
+      this,
+      'StripeWebhookSecret',
+      config.stripe.webhookSecretArn,
+      "Stripe endpoint signing secret(s) for POST /stripe: the whsec_... value Stripe's dashboard shows for the endpoint (two separated by a space while rolling it). Set it after the first deploy.",
+    );
+    this.stripeApiKey = stripeSecret(
+      this,
+      'StripeApiKey',
+      config.stripe.apiKeySecretArn,
+      'Stripe restricted key (rk_...; Customers: Read, Billing meter events: Write) for customer e-mails and usage meter events. Set it after the first deploy.',
     );
   }
 
@@ -129,6 +153,22 @@ function signingSecret(
     id: 'AwsSolutions-SMG4',
     reason:
       'A webhook signing secret is shared with the billing system, so it is rotated by hand in step with it: the secret then holds the old and the new value separated by a space until the billing system has switched (docs/contract.md §8). A rotation Lambda cannot change the other side.',
+  });
+  return secret;
+}
+
+/** A secret whose value Stripe issues: created with a placeholder the operator replaces, or imported. */
+function stripeSecret(scope: Construct, id: string, arn: string | undefined, description: string): AnySecret {
+  if (arn !== undefined) return Secret.fromSecretCompleteArn(scope, id, arn);
+  const secret = new Secret(scope, id, {
+    description,
+    secretStringValue: SecretValue.unsafePlainText(UNSET_STRIPE_SECRET),
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  Validations.of(secret).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason:
+      "Stripe issues this value (an endpoint's signing secret, an API key); it is rolled in Stripe's dashboard and pasted here (two endpoint secrets separated by a space while Stripe signs with both). A rotation Lambda cannot make Stripe issue a new one.",
   });
   return secret;
 }

@@ -1,10 +1,10 @@
 // The stack's configuration: defaults that synthesize offline with warnings for the placeholders,
 // every setting from context or props, a clear error for each bad value, imported secrets, and an
 // environment the functions' own config parser accepts.
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { FUNCTION_NAMES } from '../../infra/bundling.ts';
+import { DEPLOYED_FUNCTION_NAMES } from '../../infra/bundling.ts';
 import {
   PLACEHOLDER_GATEWAY_URL,
   PLACEHOLDER_USAGE_WEBHOOK_URL,
@@ -17,11 +17,22 @@ import { idOf, resourcesOf, synthesize } from './synth.ts';
 const GATEWAY_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:vhi/gateway-Ab12Cd';
 const WEBHOOK_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:vhi/webhook-Ef34Gh';
 const USAGE_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:vhi/usage-Ij56Kl';
+const STRIPE_WEBHOOK_ARN =
+  'arn:aws:secretsmanager:eu-central-1:123456789012:secret:vhi/stripe-endpoint-Mn78Op';
+const STRIPE_KEY_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:vhi/stripe-key-Qr90St';
 
 const REAL = {
   gatewayUrl: 'https://s3.example.com',
   usageWebhookUrl: 'https://billing.example.com/hooks/usage',
 };
+
+/** A function's environment variables in the template, by logical id. */
+function environmentOf(template: Template, logicalId: string): Record<string, unknown> {
+  const environment = resourcesOf(template, 'AWS::Lambda::Function')[logicalId]?.Properties.Environment as
+    | { Variables: Record<string, unknown> }
+    | undefined;
+  return environment?.Variables ?? {};
+}
 
 describe('resolveStackConfig', () => {
   it('has a default for everything, placeholders for the two URLs', () => {
@@ -41,6 +52,16 @@ describe('resolveStackConfig', () => {
       alarmEmail: undefined,
       apiRateLimit: 50,
       apiBurstLimit: 100,
+      usageSink: 'webhook',
+      credentialsWebhookUrl: undefined,
+      stripe: {
+        webhookSecretArn: undefined,
+        apiKeySecretArn: undefined,
+        products: undefined,
+        suspendPastDue: false,
+        purgeOnCancel: false,
+        meters: {},
+      },
       placeholders: [
         { key: 'gatewayUrl', message: expect.stringContaining('-c gatewayUrl=') },
         { key: 'usageWebhookUrl', message: expect.stringContaining('-c usageWebhookUrl=') },
@@ -80,6 +101,34 @@ describe('resolveStackConfig', () => {
     });
   });
 
+  it('reads the Stripe settings; usageSink=stripe needs no usage webhook URL', () => {
+    const config = resolveStackConfig({
+      gatewayUrl: 'https://s3.example.com',
+      usageSink: 'stripe',
+      credentialsWebhookUrl: 'https://portal.example.com/hooks/s3-keys',
+      stripeWebhookSecretArn: WEBHOOK_ARN,
+      stripeApiKeySecretArn: USAGE_ARN,
+      stripeProducts: 'prod_NWjs8kKbJWmuuc, prod_Q1w2e3',
+      stripeSuspendPastDue: 'true',
+      stripePurgeOnCancel: 'false',
+      stripeMeterDownloadedBytes: 's3_egress',
+      stripeMeterStorage: 's3_storage',
+    });
+    expect(config).toMatchObject({
+      usageSink: 'stripe',
+      credentialsWebhookUrl: 'https://portal.example.com/hooks/s3-keys',
+      stripe: {
+        webhookSecretArn: WEBHOOK_ARN,
+        apiKeySecretArn: USAGE_ARN,
+        products: 'prod_NWjs8kKbJWmuuc, prod_Q1w2e3',
+        suspendPastDue: true,
+        purgeOnCancel: false,
+        meters: { STRIPE_METER_DOWNLOADED_BYTES: 's3_egress', STRIPE_METER_STORAGE: 's3_storage' },
+      },
+      placeholders: [],
+    });
+  });
+
   it.each([
     ['gatewayUrl', 'http://s3.example.com', /gatewayUrl: must use https \(got http\)/],
     ['gatewayUrl', 's3.example.com', /gatewayUrl: must be an absolute https URL/],
@@ -104,6 +153,14 @@ describe('resolveStackConfig', () => {
     ['alarmEmail', 'ops', /alarmEmail: must be an email address/],
     ['apiRateLimit', '0.5', /apiRateLimit: must be a whole number from 1 to 10000/],
     ['apiBurstLimit', '0', /apiBurstLimit: must be a whole number from 1 to 5000/],
+    ['usageSink', 'ndjson', /usageSink: must be webhook or stripe/],
+    ['usageSink', 'stripe', /usageSink: stripe needs at least one stripeMeter\* event name/],
+    ['credentialsWebhookUrl', 'http://portal.example.com/keys', /credentialsWebhookUrl: must use https/],
+    ['stripeWebhookSecretArn', 'whsec_abc', /stripeWebhookSecretArn: must be the complete ARN/],
+    ['stripeApiKeySecretArn', 'rk_live_abc', /stripeApiKeySecretArn: must be the complete ARN/],
+    ['stripeProducts', 'prod 1; prod 2', /stripeProducts: must be Stripe product ids separated by commas/],
+    ['stripeSuspendPastDue', 'yes', /stripeSuspendPastDue: must be true or false/],
+    ['stripeMeterRequests', 's3 requests', /stripeMeterRequests: must be a meter event name/],
   ])('refuses %s=%s with a message naming it', (key, value, message) => {
     const attempt = () => resolveStackConfig({ [key]: value });
     expect(attempt).toThrow(StackConfigError);
@@ -198,9 +255,15 @@ describe('the stack’s configuration', () => {
         gatewayCredentialsSecretArn: GATEWAY_ARN,
         webhookSecretArn: WEBHOOK_ARN,
         usageWebhookSecretArn: USAGE_ARN,
+        stripeWebhookSecretArn: STRIPE_WEBHOOK_ARN,
+        stripeApiKeySecretArn: STRIPE_KEY_ARN,
       },
     });
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(environmentOf(template, idOf(stack, stack.functions.get('stripe')))).toMatchObject({
+      STRIPE_WEBHOOK_SECRET_ID: STRIPE_WEBHOOK_ARN,
+      STRIPE_API_KEY_ID: STRIPE_KEY_ARN,
+    });
     const environments = Object.values(resourcesOf(template, 'AWS::Lambda::Function')).map(
       (fn) => (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables,
     );
@@ -256,10 +319,55 @@ describe('the stack’s configuration', () => {
         expect(config.usage.webhookUrl?.href).toBe(REAL.usageWebhookUrl);
         expect(config.usage.secretId).toBe(GATEWAY_ARN);
         expect(config.tables.ledger).toBe('VhiS3Billing-Table-1A2B3C');
+      } else if (variables.STRIPE_WEBHOOK_SECRET_ID !== undefined) {
+        expect(config.stripe.webhookSecretId).toBe(GATEWAY_ARN);
+        expect(config.stripe.apiBase.origin).toBe('https://api.stripe.com');
       } else {
         expect(config.webhook.secretId).toBe(GATEWAY_ARN);
       }
     }
-    expect(FUNCTION_NAMES).toHaveLength(Object.keys(resourcesOf(template, 'AWS::Lambda::Function')).length);
+    expect(DEPLOYED_FUNCTION_NAMES).toHaveLength(
+      Object.keys(resourcesOf(template, 'AWS::Lambda::Function')).length,
+    );
+  });
+
+  it('with usageSink=stripe, collect-usage sends to Stripe with the API key, not the usage webhook; the environment parses', () => {
+    const { stack, template, app } = synthesize({
+      context: {
+        gatewayUrl: REAL.gatewayUrl,
+        usageSink: 'stripe',
+        stripeMeterDownloadedBytes: 's3_egress',
+        stripeMeterRequests: 's3_requests',
+        credentialsWebhookUrl: 'https://portal.example.com/hooks/s3-keys',
+      },
+    });
+    const variablesOf = (name: 'collect-usage' | 'stripe') =>
+      environmentOf(template, idOf(stack, stack.functions.get(name)));
+    const keyArn = stack.resolve(stack.secrets.stripeApiKey.secretArn);
+    const usageSecret = stack.resolve(stack.secrets.usageWebhook.secretArn);
+    expect(variablesOf('collect-usage')).toMatchObject({
+      USAGE_SINK: 'stripe',
+      STRIPE_API_KEY_ID: keyArn,
+      STRIPE_METER_DOWNLOADED_BYTES: 's3_egress',
+      STRIPE_METER_REQUESTS: 's3_requests',
+    });
+    expect(variablesOf('collect-usage').USAGE_WEBHOOK_URL).toBeUndefined();
+    expect(variablesOf('collect-usage').USAGE_WEBHOOK_SECRET_ID).toBeUndefined();
+    expect(variablesOf('stripe')).toMatchObject({
+      CREDENTIALS_WEBHOOK_URL: 'https://portal.example.com/hooks/s3-keys',
+      USAGE_WEBHOOK_SECRET_ID: usageSecret,
+    });
+    const placeholder = (name: 'collect-usage' | 'stripe') =>
+      Object.fromEntries(
+        Object.entries(variablesOf(name)).map(([key, value]) => [
+          key,
+          typeof value === 'string' ? value : 'x-arn',
+        ]),
+      );
+    expect(loadConfig(placeholder('collect-usage')).usage.sink).toBe('stripe');
+    expect(loadConfig(placeholder('stripe')).credentialsWebhookUrl?.origin).toBe(
+      'https://portal.example.com',
+    );
+    expect(new AwsSolutionsChecks(app).validateScope(app).violations).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTION_NAMES, type FunctionName } from '../../infra/bundling.ts';
+import type { DeployedFunctionName } from '../../infra/bundling.ts';
 import { TABLE_KEY_ACTIONS } from '../../infra/constructs/tables.ts';
 import { VhiS3BillingStack } from '../../infra/stack.ts';
 import { idOf, resourcesOf, type Synthesized, synthesize } from './synth.ts';
@@ -34,7 +34,10 @@ function statementsOfRole(roleId: string): Statement[] {
     .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
 }
 
-function statementsOf(name: FunctionName): Statement[] {
+/** Every function built: the six and the adapters'. */
+const deployed = () => [...synth.stack.functions.functions.keys()];
+
+function statementsOf(name: DeployedFunctionName): Statement[] {
   const fn = synth.stack.functions.get(name);
   return statementsOfRole(idOf(synth.stack, fn.role as Role));
 }
@@ -48,7 +51,7 @@ function strings(value: unknown): string[] {
 }
 
 /** Resources an action is allowed on, for one function. */
-function resourcesFor(name: FunctionName, action: string): string[] {
+function resourcesFor(name: DeployedFunctionName, action: string): string[] {
   return statementsOf(name)
     .filter((statement) => list(statement.Action).includes(action))
     .flatMap((statement) => list(statement.Resource).map((resource) => JSON.stringify(resource)));
@@ -71,7 +74,7 @@ describe('IAM', () => {
 
   it('gives every function a role of its own, without managed policies, that writes only its own log group', () => {
     const roles = new Set<string>();
-    for (const name of FUNCTION_NAMES) {
+    for (const name of deployed()) {
       const role = synth.stack.functions.get(name).role as Role;
       const roleId = idOf(synth.stack, role);
       roles.add(roleId);
@@ -88,16 +91,19 @@ describe('IAM', () => {
         JSON.stringify({ 'Fn::GetAtt': [group, 'Arn'] }),
       ]);
     }
-    expect(roles.size).toBe(6);
+    expect(roles.size).toBe(7);
   });
 
   it('lets each function read only its own secrets', () => {
-    const { gatewayCredentials, webhook, usageWebhook } = synth.stack.secrets;
-    for (const name of FUNCTION_NAMES) {
+    const { gatewayCredentials, webhook, usageWebhook, stripeWebhook, stripeApiKey } = synth.stack.secrets;
+    for (const name of deployed()) {
       const expected =
         name === 'collect-usage'
           ? [ref(gatewayCredentials.secretArn), ref(webhook.secretArn), ref(usageWebhook.secretArn)]
-          : [ref(gatewayCredentials.secretArn), ref(webhook.secretArn)];
+          : name === 'stripe'
+            ? // Stripe's own secrets; no Standard Webhooks secret, and no usage secret without CREDENTIALS_WEBHOOK_URL.
+              [ref(gatewayCredentials.secretArn), ref(stripeWebhook.secretArn), ref(stripeApiKey.secretArn)]
+            : [ref(gatewayCredentials.secretArn), ref(webhook.secretArn)];
       const read = resourcesFor(name, 'secretsmanager:GetSecretValue');
       // rotate-key also reads the gateway secret as the rotation function (same secret).
       expect([...new Set(read)].sort()).toEqual(expected.sort());
@@ -106,7 +112,7 @@ describe('IAM', () => {
 
   it('lets only rotate-key write the gateway secret, with exactly the rotation actions', () => {
     const gateway = ref(synth.stack.secrets.gatewayCredentials.secretArn);
-    for (const name of FUNCTION_NAMES) {
+    for (const name of deployed()) {
       for (const action of [
         'secretsmanager:PutSecretValue',
         'secretsmanager:UpdateSecretVersionStage',
@@ -136,7 +142,7 @@ describe('IAM', () => {
     const ledger = JSON.stringify({
       'Fn::GetAtt': [idOf(synth.stack, synth.stack.tables.usageLedger), 'Arn'],
     });
-    for (const name of FUNCTION_NAMES) {
+    for (const name of deployed()) {
       const dynamo = statementsOf(name).filter((statement) =>
         list(statement.Action).some((a) => a.startsWith('dynamodb:')),
       );
@@ -160,7 +166,7 @@ describe('IAM', () => {
     const key = JSON.stringify({
       'Fn::GetAtt': [idOf(synth.stack, synth.stack.tables.idempotencyKey), 'Arn'],
     });
-    for (const name of FUNCTION_NAMES) {
+    for (const name of deployed()) {
       const kms = statementsOf(name).filter((statement) =>
         list(statement.Action).some((a) => a.startsWith('kms:')),
       );
@@ -217,12 +223,50 @@ describe('IAM', () => {
       const join = (p.SourceArn as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
       expect(join).toContainEqual({ Ref: api });
       expect(String(join.at(-1))).toMatch(
-        /^\/\*\/\*\/(provision|suspend|resume|terminate|rotate-key|collect-usage|healthz)$/,
+        /^\/\*\/\*\/(provision|suspend|resume|terminate|rotate-key|collect-usage|stripe|healthz)$/,
       );
     }
     expect(
       permissions.filter((permission) => permission.Properties?.Principal === 'apigateway.amazonaws.com'),
-    ).toHaveLength(7);
+    ).toHaveLength(8);
+  });
+
+  it('with usageSink=stripe and CREDENTIALS_WEBHOOK_URL: the sweep reads the Stripe key instead of the usage secret, the stripe function the usage secret too', () => {
+    // Prepare
+    const other = synthesize({
+      config: {
+        usageSink: 'stripe',
+        stripeMeterRequests: 's3_requests',
+        credentialsWebhookUrl: 'https://portal.example.com/hooks/s3-keys',
+      },
+    });
+    const readable = (name: DeployedFunctionName) => {
+      const role = idOf(other.stack, other.stack.functions.get(name).role as Role);
+      const statements = Object.values(resourcesOf(other.template, 'AWS::IAM::Policy'))
+        .filter((policy) =>
+          list(policy.Properties.Roles as unknown[]).some(
+            (r) => JSON.stringify(r) === JSON.stringify({ Ref: role }),
+          ),
+        )
+        .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+      return [
+        ...new Set(
+          statements
+            .filter((statement) => list(statement.Action).includes('secretsmanager:GetSecretValue'))
+            .flatMap((statement) => list(statement.Resource).map((resource) => JSON.stringify(resource))),
+        ),
+      ].sort();
+    };
+    const { gatewayCredentials, webhook, usageWebhook, stripeWebhook, stripeApiKey } = other.stack.secrets;
+    const arn = (secret: { secretArn: string }) => JSON.stringify(other.stack.resolve(secret.secretArn));
+    // Act + Assess
+    expect(readable('collect-usage')).toEqual(
+      [arn(gatewayCredentials), arn(webhook), arn(stripeApiKey)].sort(),
+    );
+    expect(readable('stripe')).toEqual(
+      [arn(gatewayCredentials), arn(stripeWebhook), arn(stripeApiKey), arn(usageWebhook)].sort(),
+    );
+    expect(new AwsSolutionsChecks(other.app).validateScope(other.app).violations).toEqual([]);
   });
 });
 
@@ -254,6 +298,8 @@ describe('cdk-nag AwsSolutionsChecks', () => {
         'Operations/FailedInvocations Annotation::AwsSolutions-SQS3',
         'Secrets/UsageWebhookSecret Annotation::AwsSolutions-SMG4',
         'Secrets/WebhookSecret Annotation::AwsSolutions-SMG4',
+        'Secrets/StripeWebhookSecret Annotation::AwsSolutions-SMG4',
+        'Secrets/StripeApiKey Annotation::AwsSolutions-SMG4',
         'UsageSchedule/DeadLetters Annotation::AwsSolutions-SQS3',
       ].sort(),
     );

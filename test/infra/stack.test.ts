@@ -1,5 +1,5 @@
-// The stack as synthesized with real bundling (once, for the whole file): the six functions and
-// their bundles, the HTTP API in front of them, the usage schedule, the secrets and the gateway key rotation,
+// The stack as synthesized with real bundling (once, for the whole file): the six functions, the
+// Stripe adapter's, and their bundles, the HTTP API in front of them, the usage schedule, the secrets and the gateway key rotation,
 // the tables, and operations (destinations, log groups, alarms).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BUNDLING,
+  type DeployedFunctionName,
   FUNCTION_NAMES,
   type FunctionName,
   PROJECT_ROOT,
@@ -16,7 +17,7 @@ import {
   SWEEP_NODE_OPTIONS,
 } from '../../infra/bundling.ts';
 import { nodejsBundling, pascal } from '../../infra/constructs/functions.ts';
-import { METRICS_NAMESPACE } from '../../infra/constructs/operations.ts';
+import { METRICS_NAMESPACE, TERMINATIONS_REFUSED_METRIC } from '../../infra/constructs/operations.ts';
 import { classifyInvocation } from '../../shared/runtime/invocation.ts';
 import { idOf, resourcesOf, type Synthesized, synthesize } from './synth.ts';
 
@@ -44,22 +45,26 @@ afterAll(() => {
   rmSync(outdir, { recursive: true, force: true });
 });
 
-const fnId = (name: FunctionName) => idOf(synth.stack, synth.stack.functions.get(name));
+const fnId = (name: DeployedFunctionName) => idOf(synth.stack, synth.stack.functions.get(name));
+/** Every function built: the six and the adapters'. */
+const deployed = () => [...synth.stack.functions.functions.keys()];
 
-function functionProps(name: FunctionName): Record<string, unknown> {
+function functionProps(name: DeployedFunctionName): Record<string, unknown> {
   const resource = resourcesOf(synth.template, 'AWS::Lambda::Function')[fnId(name)];
   if (resource?.Properties === undefined) throw new Error(`no function ${name}`);
   return resource.Properties;
 }
 
-function bundleDir(name: FunctionName): string {
+function bundleDir(name: DeployedFunctionName): string {
   const code = functionProps(name).Code as { S3Key: string };
   return join(outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`);
 }
 
 describe('functions', () => {
   it('are six NodejsFunctions on nodejs24.x, arm64, with the chosen memory and timeouts', () => {
-    synth.template.resourceCountIs('AWS::Lambda::Function', 6);
+    // The six, and the Stripe adapter's (below).
+    synth.template.resourceCountIs('AWS::Lambda::Function', 7);
+    expect(deployed().sort()).toEqual([...FUNCTION_NAMES, 'stripe'].sort());
     for (const name of FUNCTION_NAMES) {
       expect(functionProps(name)).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -75,6 +80,24 @@ describe('functions', () => {
     expect(SWEEP_NODE_OPTIONS).toBe('--max-semi-space-size=4 --max-old-space-size=256');
   });
 
+  it('include the Stripe adapter: 512 MB, 300 s (a purge on cancel), no NODE_OPTIONS', () => {
+    expect(functionProps('stripe')).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: 512,
+      Timeout: 300,
+    });
+    const variables = (functionProps('stripe').Environment as { Variables: Record<string, string> })
+      .Variables;
+    expect(variables.NODE_OPTIONS).toBeUndefined();
+    expect(variables).toMatchObject({ STRIPE_SUSPEND_PAST_DUE: 'false', STRIPE_PURGE_ON_CANCEL: 'false' });
+    // No CREDENTIALS_WEBHOOK_URL by default: the adapter creates no users, and needs no usage secret.
+    expect(variables.CREDENTIALS_WEBHOOK_URL).toBeUndefined();
+    expect(variables.STRIPE_PRODUCTS).toBeUndefined();
+    expect(variables.WEBHOOK_SECRET_ID).toBeUndefined();
+  });
+
   it('reserve a concurrency of 2 for collect-usage (the schedule and one HTTP caller) only', () => {
     expect(functionProps('collect-usage').ReservedConcurrentExecutions).toBe(2);
     for (const name of FUNCTION_NAMES.filter((name) => name !== 'collect-usage'))
@@ -82,9 +105,9 @@ describe('functions', () => {
   });
 
   it('each log to their own log group, kept for the configured retention', () => {
-    // Six function log groups and the HTTP API's access log.
-    synth.template.resourceCountIs('AWS::Logs::LogGroup', 7);
-    for (const name of FUNCTION_NAMES) {
+    // Seven function log groups and the HTTP API's access log.
+    synth.template.resourceCountIs('AWS::Logs::LogGroup', 8);
+    for (const name of deployed()) {
       const group = idOf(synth.stack, synth.stack.functions.logGroupOf(name));
       expect(functionProps(name).LoggingConfig).toEqual({ LogGroup: { Ref: group } });
       expect(resourcesOf(synth.template, 'AWS::Logs::LogGroup')[group]).toMatchObject({
@@ -96,8 +119,8 @@ describe('functions', () => {
 
   it('send failed asynchronous invocations to the failure queue, without retries', () => {
     const queue = idOf(synth.stack, synth.stack.operations.failedInvocations);
-    synth.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 6);
-    for (const name of FUNCTION_NAMES) {
+    synth.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 7);
+    for (const name of deployed()) {
       synth.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         FunctionName: { Ref: fnId(name) },
         Qualifier: '$LATEST',
@@ -125,7 +148,7 @@ describe('functions', () => {
 
 describe('bundles', () => {
   it('are minified ESM with the require banner, a linked source map, and the AWS SDK inside', () => {
-    for (const name of FUNCTION_NAMES) {
+    for (const name of deployed()) {
       const dir = bundleDir(name);
       const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
       expect(code.startsWith(BUNDLING.banner)).toBe(true);
@@ -202,7 +225,7 @@ describe('the HTTP API', () => {
     });
   });
 
-  it('routes POST /<function> to each of the six functions, in payload format 2.0, and GET /healthz to provision', () => {
+  it('routes POST /<function> to each of the six functions and /stripe, in payload format 2.0, and GET /healthz to provision', () => {
     expect(
       routes()
         .map((route) => route.Properties.RouteKey)
@@ -215,10 +238,11 @@ describe('the HTTP API', () => {
         'POST /terminate',
         'POST /rotate-key',
         'POST /collect-usage',
+        'POST /stripe',
         'GET /healthz',
       ].sort(),
     );
-    for (const name of FUNCTION_NAMES) expect(functionOfRoute(`POST /${name}`)).toBe(fnId(name));
+    for (const name of deployed()) expect(functionOfRoute(`POST /${name}`)).toBe(fnId(name));
     expect(functionOfRoute('GET /healthz')).toBe(fnId('provision'));
     for (const integration of Object.values(integrations())) {
       expect(integration.Properties).toMatchObject({
@@ -229,7 +253,7 @@ describe('the HTTP API', () => {
       expect(integration.Properties.TimeoutInMillis as number).toBeLessThanOrEqual(29_000);
     }
     // Each route reaches its function through a permission for API Gateway, scoped to this API.
-    for (const name of FUNCTION_NAMES) {
+    for (const name of deployed()) {
       synth.template.hasResourceProperties('AWS::Lambda::Permission', {
         FunctionName: { 'Fn::GetAtt': [fnId(name), 'Arn'] },
         Action: 'lambda:InvokeFunction',
@@ -314,8 +338,8 @@ describe('the usage schedule', () => {
 });
 
 describe('secrets', () => {
-  it('creates the three secrets, kept on stack deletion; the signing secrets generated as base64 keys', () => {
-    synth.template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+  it('creates the five secrets, kept on stack deletion; the signing secrets generated as base64 keys', () => {
+    synth.template.resourceCountIs('AWS::SecretsManager::Secret', 5);
     const secrets = resourcesOf(synth.template, 'AWS::SecretsManager::Secret');
     for (const resource of Object.values(secrets)) expect(resource.DeletionPolicy).toBe('Retain');
     const gateway = secrets[idOf(synth.stack, synth.stack.secrets.gatewayCredentials)];
@@ -330,6 +354,10 @@ describe('secrets', () => {
         ExcludePunctuation: true,
         IncludeSpace: false,
       });
+    }
+    // Stripe issues its own two: a placeholder the functions refuse until the operator pastes them in.
+    for (const secret of [synth.stack.secrets.stripeWebhook, synth.stack.secrets.stripeApiKey]) {
+      expect(secrets[idOf(synth.stack, secret)]?.Properties.SecretString).toBe('unset');
     }
   });
 
@@ -366,7 +394,13 @@ describe('secrets', () => {
       expect(variables.USAGE_WEBHOOK_SECRET_ID).toEqual(
         name === 'collect-usage' ? ref(synth.stack.secrets.usageWebhook) : undefined,
       );
+      expect(variables.STRIPE_WEBHOOK_SECRET_ID).toBeUndefined();
+      expect(variables.STRIPE_API_KEY_ID).toBeUndefined();
     }
+    const stripe = (functionProps('stripe').Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(stripe.OSTOR_CREDENTIALS_SECRET_ID).toEqual(ref(synth.stack.secrets.gatewayCredentials));
+    expect(stripe.STRIPE_WEBHOOK_SECRET_ID).toEqual(ref(synth.stack.secrets.stripeWebhook));
+    expect(stripe.STRIPE_API_KEY_ID).toEqual(ref(synth.stack.secrets.stripeApiKey));
   });
 });
 
@@ -416,7 +450,7 @@ describe('tables', () => {
   it('are named to the functions that use them', () => {
     const idempotency = synth.stack.resolve(synth.stack.tables.idempotency.tableName);
     const ledger = synth.stack.resolve(synth.stack.tables.usageLedger.tableName);
-    for (const name of FUNCTION_NAMES) {
+    for (const name of deployed()) {
       const variables = (functionProps(name).Environment as { Variables: Record<string, unknown> }).Variables;
       expect(variables.IDEMPOTENCY_TABLE_NAME).toEqual(idempotency);
       expect(variables.USAGE_LEDGER_TABLE_NAME).toEqual(name === 'collect-usage' ? ledger : undefined);
@@ -426,7 +460,7 @@ describe('tables', () => {
 
 describe('operations', () => {
   it('alarm on errors, throttles and answered faults of every function', () => {
-    for (const name of FUNCTION_NAMES) {
+    for (const name of deployed()) {
       for (const metric of ['Errors', 'Throttles']) {
         synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
           Namespace: 'AWS/Lambda',
@@ -485,11 +519,24 @@ describe('operations', () => {
     }
   });
 
+  it('alarm on a termination the Stripe adapter was refused (the user left suspended)', () => {
+    synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: TERMINATIONS_REFUSED_METRIC,
+      Dimensions: [{ Name: 'service', Value: 'stripe' }],
+      Statistic: 'Sum',
+      Period: 3600,
+      Threshold: 1,
+      AlarmDescription: Match.stringLikeRegexp('termination refused'),
+    });
+  });
+
   it('notify the alarm topic on alarm and on recovery', () => {
     const topic = idOf(synth.stack, synth.stack.operations.alarmTopic);
     const alarms = resourcesOf(synth.template, 'AWS::CloudWatch::Alarm');
-    // Per function errors, throttles, faults; two dead-letter depths; three from the sweep summary.
-    expect(Object.keys(alarms)).toHaveLength(6 * 3 + 2 + 3);
+    // Per function errors, throttles, faults; two dead-letter depths; three from the sweep summary;
+    // Stripe's refused terminations.
+    expect(Object.keys(alarms)).toHaveLength(7 * 3 + 2 + 3 + 1);
     for (const alarm of Object.values(alarms)) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topic }]);
@@ -499,7 +546,7 @@ describe('operations', () => {
 
   it('print each function’s log group, the one it writes to (not /aws/lambda/<name>)', () => {
     const outputs = synth.template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    for (const name of FUNCTION_NAMES) {
+    for (const name of deployed()) {
       const group = idOf(synth.stack, synth.stack.functions.logGroupOf(name));
       expect(outputs[`${pascal(name)}LogGroup`]?.Value).toEqual({ Ref: group });
       expect(functionProps(name).LoggingConfig).toEqual({ LogGroup: { Ref: group } });
@@ -511,13 +558,15 @@ describe('operations', () => {
       [
         'BaseUrl',
         'ApiAccessLogGroup',
-        ...FUNCTION_NAMES.map((name) => `${pascal(name)}FunctionName`),
-        ...FUNCTION_NAMES.map((name) => `${pascal(name)}LogGroup`),
+        ...deployed().map((name) => `${pascal(name)}FunctionName`),
+        ...deployed().map((name) => `${pascal(name)}LogGroup`),
         'AlarmTopicArn',
         'FailedInvocationsQueueUrl',
         'GatewayCredentialsSecretArn',
         'UsageWebhookSecretArn',
         'WebhookSecretArn',
+        'StripeWebhookSecretArn',
+        'StripeApiKeySecretArn',
       ].sort(),
     );
   });
