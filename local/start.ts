@@ -6,6 +6,7 @@ import { startEmulator } from '../emulator/gateway.ts';
 import type { Config } from '../shared/config.ts';
 import { loadConfig } from '../shared/config.ts';
 import { AppError, ConfigurationError } from '../shared/errors.ts';
+import { lagoServices } from '../shared/runtime/lago-services.ts';
 import { createRuntime, setRuntime } from '../shared/runtime/runtime.ts';
 import { stripeServicesOf } from '../shared/runtime/stripe-services.ts';
 import { usageServicesOf } from '../shared/runtime/usage.ts';
@@ -60,11 +61,19 @@ async function main(): Promise<void> {
   usageServicesOf(runtime);
   const stripe = config.stripe.webhookSecrets !== undefined || config.stripe.webhookSecretId !== undefined;
   if (stripe) stripeServicesOf(runtime);
+  const lago =
+    config.lago.webhookHmacKeys !== undefined ||
+    config.lago.webhookHmacKeyId !== undefined ||
+    config.lago.webhookPublicKeys !== undefined;
+  if (lago) lagoServices(runtime);
   setRuntime(runtime);
   printed.push(
     stripe
       ? `stripe      POST /stripe verified with STRIPE_WEBHOOK_SECRET; ${config.credentialsWebhookUrl === undefined ? 'creates no users (CREDENTIALS_WEBHOOK_URL is not set)' : `new users' key pairs go to ${config.credentialsWebhookUrl.origin}`}`
       : 'stripe      POST /stripe answers 500 until STRIPE_WEBHOOK_SECRET is set',
+    lago
+      ? `lago        POST /lago verified with ${config.lago.webhookPublicKeys === undefined ? 'LAGO_WEBHOOK_HMAC_KEY' : 'LAGO_WEBHOOK_PUBLIC_KEY (JWT)'}; ${config.credentialsWebhookUrl === undefined ? 'creates no users (CREDENTIALS_WEBHOOK_URL is not set)' : `new users' key pairs go to ${config.credentialsWebhookUrl.origin}`}`
+      : 'lago        POST /lago answers 500 until LAGO_WEBHOOK_HMAC_KEY (or LAGO_WEBHOOK_PUBLIC_KEY) is set',
   );
 
   let ready = false;
@@ -111,6 +120,8 @@ async function main(): Promise<void> {
 
 function usageTarget(config: Config): string {
   if (config.usage.sink === 'stripe') return `sent to Stripe meters at ${config.stripe.apiBase.origin}`;
+  if (config.usage.sink === 'lago')
+    return `sent to Lago events at ${config.lago.apiUrl?.origin ?? '(LAGO_API_URL)'}`;
   const url = config.usage.webhookUrl;
   return url === undefined ? `written to ${config.dataDir}/usage.ndjson` : `delivered to ${url.origin}`;
 }

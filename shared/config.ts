@@ -3,7 +3,6 @@
 // when the variable holds a secret).
 import * as z from 'zod';
 import { ConfigurationError } from './errors.ts';
-import { parseLagoHmacKeys, parseLagoPublicKeys } from './signing/lago.ts';
 
 const optionalText = z
   .string()
@@ -376,10 +375,21 @@ function checkStripe(e: Env): void {
  * never shown), the API URL, and what USAGE_SINK=lago cannot work without.
  */
 function checkLago(e: Env): void {
-  if (e.LAGO_WEBHOOK_HMAC_KEY !== undefined)
-    parseLagoHmacKeys(e.LAGO_WEBHOOK_HMAC_KEY, 'LAGO_WEBHOOK_HMAC_KEY');
-  if (e.LAGO_WEBHOOK_PUBLIC_KEY !== undefined) {
-    parseLagoPublicKeys(e.LAGO_WEBHOOK_PUBLIC_KEY, 'LAGO_WEBHOOK_PUBLIC_KEY');
+  // The keys' shape only: they are read in full (shared/signing/lago.ts) where POST /lago is built,
+  // so the other functions' bundles do not carry the parser; npm start builds it at start-up.
+  if (e.LAGO_WEBHOOK_HMAC_KEY !== undefined && /\p{Cc}/u.test(e.LAGO_WEBHOOK_HMAC_KEY.replace(/\s/g, ''))) {
+    throw new ConfigurationError('LAGO_WEBHOOK_HMAC_KEY', 'contains control characters');
+  }
+  const publicKey = e.LAGO_WEBHOOK_PUBLIC_KEY?.replaceAll('\\n', '').replace(/\s/g, '');
+  if (
+    publicKey !== undefined &&
+    !publicKey.includes('-----BEGIN') &&
+    !publicKey.startsWith('LS0tLS1CRUdJTi')
+  ) {
+    throw new ConfigurationError(
+      'LAGO_WEBHOOK_PUBLIC_KEY',
+      'must be PEM public keys or base64 of them, as Lago serves them',
+    );
   }
   if (e.LAGO_API_KEY !== undefined) lagoApiKey(e.LAGO_API_KEY, 'LAGO_API_KEY');
   const api = e.LAGO_API_URL;

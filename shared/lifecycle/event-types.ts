@@ -13,7 +13,7 @@ export const EVENT_TYPES = [
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Functions that take a billing system's own webhooks (`POST /stripe`), not envelopes. */
-export const ADAPTER_FUNCTIONS = ['stripe'] as const;
+export const ADAPTER_FUNCTIONS = ['stripe', 'lago'] as const;
 export type AdapterFunction = (typeof ADAPTER_FUNCTIONS)[number];
 
 /** Every function, in route order: the lifecycle events, then the adapters. */

@@ -25,6 +25,8 @@ export interface LagoInvoice {
   readonly invoiceId: string;
   /** `customer.external_id`. */
   readonly customerId: string;
+  /** The customer's (first) e-mail, for subscriptions whose `external_id` is not one. */
+  readonly customerEmail: string | undefined;
 }
 
 export type LagoDecision =
@@ -89,8 +91,20 @@ type ParsedSubscription = z.infer<typeof Subscription>;
  * subscription, by shared/lifecycle/subscription.ts: a later event finds the pinned one.
  */
 function emailOf(subscription: ParsedSubscription): string | undefined {
-  if (emailProblem(subscription.external_id) === undefined) return subscription.external_id;
-  const first = subscription.customer.email?.split(',')[0]?.trim() ?? '';
+  return emailOfSubscription(subscription.external_id, firstEmail(subscription.customer.email));
+}
+
+/** The S3 user's e-mail of a subscription: its `external_id` when that is an address, else the customer's. */
+export function emailOfSubscription(
+  externalId: string,
+  customerEmail: string | undefined,
+): string | undefined {
+  return emailProblem(externalId) === undefined ? externalId : customerEmail;
+}
+
+/** The first address of Lago's comma-separated `email`; undefined when there is none. */
+function firstEmail(email: string | null | undefined): string | undefined {
+  const first = email?.split(',')[0]?.trim() ?? '';
   return first === '' ? undefined : first;
 }
 
@@ -148,7 +162,11 @@ export function translateLagoWebhook(body: unknown, options: LagoTranslationOpti
     case 'invoice.payment_overdue':
     case 'invoice.payment_status_updated': {
       const { invoice } = parseInput(InvoiceEvent, body, '');
-      const ref: LagoInvoice = { invoiceId: invoice.lago_id, customerId: invoice.customer.external_id };
+      const ref: LagoInvoice = {
+        invoiceId: invoice.lago_id,
+        customerId: invoice.customer.external_id,
+        customerEmail: firstEmail(invoice.customer.email),
+      };
       if (type === 'invoice.payment_overdue')
         return { desired: 'suspended', at: invoice.updated_at, invoice: ref };
       if (invoice.payment_status !== 'succeeded') {

@@ -3,9 +3,13 @@
 // suspends the users of every subscription of its customer, and paying the last overdue one
 // enables them again, so the adapter remembers which subscriptions each customer has (learnt when
 // they start) and which of the customer's invoices are overdue.
-import type { LagoDecision, LagoInvoice, LagoSubscription } from './lago-events.ts';
+import type { LagoDecision, LagoInvoice } from './lago-events.ts';
+import { emailOfSubscription } from './lago-events.ts';
 import type { SubscriptionDependencies, SubscriptionOutcome } from './subscription.ts';
 import { applySubscription } from './subscription.ts';
+
+/** An invoice as the customer store keys it. */
+export type InvoiceRef = Pick<LagoInvoice, 'invoiceId' | 'customerId'>;
 
 /** What the adapter remembers of Lago's customers. SQLite locally, DynamoDB deployed. */
 export interface LagoCustomerStore {
@@ -17,13 +21,13 @@ export interface LagoCustomerStore {
    * Records the invoice as overdue from `at`, unless a record at least as new is there (a payment
    * at the same moment wins); answers whether it was recorded.
    */
-  markOverdue(invoice: LagoInvoice, at: Date): Promise<boolean>;
+  markOverdue(invoice: InvoiceRef, at: Date): Promise<boolean>;
   /**
    * Records the invoice as paid at `at`, unless a newer record is there. Answers whether it was
    * recorded, whether the invoice was ever recorded overdue, and how many of the customer's
    * invoices are still overdue.
    */
-  markPaid(invoice: LagoInvoice, at: Date): Promise<LagoPayment>;
+  markPaid(invoice: InvoiceRef, at: Date): Promise<LagoPayment>;
 }
 
 export interface LagoPayment {
@@ -32,8 +36,26 @@ export interface LagoPayment {
   readonly stillOverdue: number;
 }
 
+/** One subscription as Lago lists a customer's active ones. */
+export interface LagoListedSubscription {
+  readonly billingId: string;
+  readonly planCode: string;
+}
+
+/** Lago's own list of a customer's subscriptions (its API, with LAGO_API_KEY). */
+export interface LagoSubscriptionDirectory {
+  activeSubscriptions(customerId: string): Promise<readonly LagoListedSubscription[]>;
+}
+
 export interface LagoDependencies extends SubscriptionDependencies {
   readonly customers: LagoCustomerStore;
+  /**
+   * When set, an invoice also reaches the customer's active subscriptions that Lago lists but the
+   * adapter never saw start (they started before it was set up).
+   */
+  readonly directory?: LagoSubscriptionDirectory | undefined;
+  /** LAGO_PLANS: only these plans' subscriptions are S3 users; undefined: every plan. */
+  readonly plans?: ReadonlySet<string> | undefined;
   /** LAGO_PURGE_ON_TERMINATE: a terminated subscription's objects are deleted with its user. */
   readonly purgeOnTerminate: boolean;
 }
@@ -62,7 +84,13 @@ export async function applyLagoDecision(
     case 'terminated': {
       const { subscription } = decision;
       await deps.customers.addSubscription(subscription.customerId, subscription.billingId);
-      const outcome = await apply(subscription.billingId, decision.desired, decision.at, deps, subscription);
+      const outcome = await apply(
+        subscription.billingId,
+        decision.desired,
+        decision.at,
+        deps,
+        subscription.email,
+      );
       return { billingId: subscription.billingId, ...outcome };
     }
     case 'suspended': {
@@ -97,19 +125,32 @@ export async function applyLagoDecision(
   }
 }
 
-/** Every remembered subscription of the invoice's customer, except those already terminated. */
+/**
+ * Every subscription of the invoice's customer — remembered, or listed by Lago now — except those
+ * already terminated.
+ */
 async function applyToCustomer(
   invoice: LagoInvoice,
   desired: 'suspended' | 'enabled',
   at: Date,
   deps: LagoDependencies,
 ): Promise<LagoOutcome> {
-  const billingIds = await deps.customers.subscriptionsOf(invoice.customerId);
+  const remembered = await deps.customers.subscriptionsOf(invoice.customerId);
+  const billingIds = [...remembered];
+  if (deps.directory !== undefined) {
+    for (const listed of await deps.directory.activeSubscriptions(invoice.customerId)) {
+      if (deps.plans !== undefined && !deps.plans.has(listed.planCode)) continue;
+      if (billingIds.includes(listed.billingId)) continue;
+      await deps.customers.addSubscription(invoice.customerId, listed.billingId);
+      billingIds.push(listed.billingId);
+    }
+  }
   const subscriptions: ({ readonly billingId: string } & SubscriptionOutcome)[] = [];
   for (const billingId of billingIds) {
     const record = await deps.subscriptions.get(subscriptionKey(billingId));
     if (record?.decided === 'terminated') continue;
-    subscriptions.push({ billingId, ...(await apply(billingId, desired, at, deps, undefined)) });
+    const email = emailOfSubscription(billingId, invoice.customerEmail);
+    subscriptions.push({ billingId, ...(await apply(billingId, desired, at, deps, email)) });
   }
   if (billingIds.length === 0) {
     deps.events.warn('no subscription known for the customer; nothing done', {
@@ -124,7 +165,7 @@ function apply(
   desired: 'enabled' | 'suspended' | 'terminated',
   at: Date,
   deps: LagoDependencies,
-  subscription: LagoSubscription | undefined,
+  email: string | undefined,
 ): Promise<SubscriptionOutcome> {
   return applySubscription(
     {
@@ -133,9 +174,9 @@ function apply(
       desired,
       at,
       purge: desired === 'terminated' && deps.purgeOnTerminate,
-      email: subscription?.email,
-      // Lago's payload carries the customer's e-mail already; an invoice event relies on the one
-      // pinned when the subscription started.
+      // A pinned e-mail wins (shared/lifecycle/subscription.ts); this one is used only the first time.
+      email,
+      // Lago's payloads carry the customer's e-mail already: there is nothing more to look up.
       lookupEmail: async () => undefined,
     },
     deps,

@@ -6,8 +6,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { LagoCustomerStore, LagoPayment } from '../lifecycle/lago.ts';
-import type { LagoInvoice } from '../lifecycle/lago-events.ts';
+import type { InvoiceRef, LagoCustomerStore, LagoPayment } from '../lifecycle/lago.ts';
 
 /** A paid invoice is remembered long enough to refuse a late, older overdue notice of it. */
 const PAID_INVOICE_TTL_SECONDS = 90 * 86_400;
@@ -44,7 +43,7 @@ export function sqliteLagoCustomers(db: DatabaseSync): LagoCustomerStore {
           .prepare('SELECT billing_id FROM lago_subscription WHERE customer_id = ? ORDER BY billing_id')
           .all(customerId) as { billing_id: string }[]
       ).map((row) => row.billing_id),
-    markOverdue: async (invoice: LagoInvoice, at: Date) => {
+    markOverdue: async (invoice: InvoiceRef, at: Date) => {
       // One statement decides: a newer record, or a payment at the same moment, keeps its place.
       const result = db
         .prepare(
@@ -56,7 +55,7 @@ export function sqliteLagoCustomers(db: DatabaseSync): LagoCustomerStore {
         .run(invoice.invoiceId, invoice.customerId, at.getTime());
       return Number(result.changes) > 0;
     },
-    markPaid: async (invoice: LagoInvoice, at: Date): Promise<LagoPayment> => {
+    markPaid: async (invoice: InvoiceRef, at: Date): Promise<LagoPayment> => {
       const result = db
         .prepare(
           `INSERT INTO lago_invoice (invoice_id, customer_id, state, at_ms) VALUES (?, ?, 'paid', ?)

@@ -47,6 +47,11 @@ export interface LagoFake {
   readonly requests: readonly { readonly events: number; readonly status: number }[];
   /** Faults to apply to the next requests, one per request, in order. */
   readonly faults: LagoFault[];
+  /**
+   * Subscriptions by `external_customer_id`, for `GET /api/v1/subscriptions` (Api::V1::
+   * SubscriptionsController#index: active ones by default, `page`/`per_page`, `meta.next_page`).
+   */
+  readonly subscriptions: Map<string, { external_id: string; plan_code: string; status: string }[]>;
   /** Decides a fault for each request (after `faults` is empty); undefined answers normally. */
   chaos: ((request: number) => LagoFault | undefined) | undefined;
   /** Sum of `properties[field]` per `${external_subscription_id} ${code}`, exactly, in units of 10^-scale. */
@@ -126,6 +131,7 @@ export async function startLagoFake(options: LagoFakeOptions): Promise<LagoFake>
   const events: StoredEvent[] = [];
   const requests: { events: number; status: number }[] = [];
   const faults: LagoFault[] = [];
+  const subscriptions = new Map<string, { external_id: string; plan_code: string; status: string }[]>();
   let requestCount = 0;
 
   const fake: LagoFake = {
@@ -134,6 +140,7 @@ export async function startLagoFake(options: LagoFakeOptions): Promise<LagoFake>
     events,
     requests,
     faults,
+    subscriptions,
     chaos: undefined,
     totals(field, scale = 0) {
       const sums = new Map<string, bigint>();
@@ -259,6 +266,30 @@ export async function startLagoFake(options: LagoFakeOptions): Promise<LagoFake>
     const text = Buffer.concat(chunks).toString('utf8');
     const token = req.headers.authorization?.split(' ')[1];
     if (token !== options.apiKey) return json(res, 401, { status: 401, error: 'Unauthorized' });
+    const url = new URL(req.url ?? '/', 'http://lago.invalid');
+    if (req.method === 'GET' && url.pathname === '/api/v1/subscriptions') {
+      const fault = faults.shift();
+      if (fault?.kind === 'status')
+        return json(res, fault.status, { status: fault.status, error: 'injected' });
+      const customer = url.searchParams.get('external_customer_id') ?? '';
+      const page = Number(url.searchParams.get('page') ?? '1');
+      const perPage = Number(url.searchParams.get('per_page') ?? '20');
+      const active = (subscriptions.get(customer) ?? []).filter((s) => s.status === 'active');
+      const pages = Math.max(1, Math.ceil(active.length / perPage));
+      return json(res, 200, {
+        subscriptions: active.slice((page - 1) * perPage, page * perPage).map((s) => ({
+          ...s,
+          external_customer_id: customer,
+        })),
+        meta: {
+          current_page: page,
+          next_page: page < pages ? page + 1 : null,
+          prev_page: page > 1 ? page - 1 : null,
+          total_pages: pages,
+          total_count: active.length,
+        },
+      });
+    }
     if (req.method !== 'POST' || req.url !== '/api/v1/events/batch') {
       return json(res, 404, { status: 404, error: 'Not Found', code: 'route_not_found' });
     }

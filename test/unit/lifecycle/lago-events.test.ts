@@ -146,7 +146,7 @@ describe('invoice events', () => {
     expect(decision).toEqual({
       desired: 'suspended',
       at: new Date('2026-12-15T00:00:05Z'),
-      invoice: { invoiceId: 'inv-1', customerId: 'cust-42' },
+      invoice: { invoiceId: 'inv-1', customerId: 'cust-42', customerEmail: 'billing@acme.example' },
     });
   });
 
@@ -156,7 +156,7 @@ describe('invoice events', () => {
     expect(translateLagoWebhook(wire(paid))).toEqual({
       desired: 'settled',
       at: new Date(at),
-      invoice: { invoiceId: 'inv-1', customerId: 'cust-42' },
+      invoice: { invoiceId: 'inv-1', customerId: 'cust-42', customerEmail: 'billing@acme.example' },
     });
     for (const paymentStatus of ['pending', 'failed'] as const) {
       const other = invoicePaymentStatusUpdated({
