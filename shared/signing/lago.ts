@@ -37,6 +37,8 @@ const PEM_BLOCK = /-----BEGIN ([A-Z ]+)-----[\s\S]*?-----END \1-----/g;
 // Every key Lago serves is base64 of a PEM, so each one starts with the encoding of "-----BEGIN".
 const BASE64_PEM_START = 'LS0tLS1CRUdJTi';
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
+/** Lago's organisation keys are UUIDs (36 characters). */
+const MIN_HMAC_KEY_LENGTH = 16;
 // Far above any real header (API Gateway refuses requests whose headers pass 10 KB), so an absurd
 // token is refused before it is decoded.
 const MAX_TOKEN_LENGTH = 1 << 20;
@@ -57,9 +59,14 @@ export function parseLagoHmacKeys(input: string, field = 'LAGO_WEBHOOK_HMAC_KEY'
   const entries = input.split(/\s+/).filter((entry) => entry !== '');
   if (entries.length === 0) throw new ConfigurationError(field, 'no HMAC key given');
   return entries.map((entry, index) => {
-    if (/\p{Cc}/u.test(entry)) {
-      const where = entries.length === 1 ? 'the key' : `key ${index + 1} of ${entries.length}`;
-      throw new ConfigurationError(field, `${where} contains control characters`);
+    const where = entries.length === 1 ? 'the key' : `key ${index + 1} of ${entries.length}`;
+    if (/\p{Cc}/u.test(entry)) throw new ConfigurationError(field, `${where} contains control characters`);
+    // Lago's keys are UUIDs; a short value is a placeholder (the stack's `unset`) that anyone could sign with.
+    if (entry.length < MIN_HMAC_KEY_LENGTH) {
+      throw new ConfigurationError(
+        field,
+        `${where} is shorter than ${MIN_HMAC_KEY_LENGTH} characters: not Lago's HMAC signature token`,
+      );
     }
     const key = new Uint8Array(Buffer.from(entry, 'utf8'));
     return { key, id: fingerprint(key) };
