@@ -91,6 +91,15 @@ export const BUNDLING = {
 } as const;
 
 /**
+ * Compile-time constants of a function's bundle (esbuild `define`). collect-usage gets the usage
+ * sink the stack configures (`usageSink`, webhook by default), so the other sinks' code is left
+ * out (shared/runtime/usage.ts): two native sinks at ~6 KB each would take it past 800 KB.
+ */
+export function definesOf(name: DeployedFunctionName, usageSink = 'webhook'): Record<string, string> {
+  return name === 'collect-usage' ? { 'process.env.VHI_BUNDLED_USAGE_SINK': JSON.stringify(usageSink) } : {};
+}
+
+/**
  * NODE_OPTIONS of collect-usage. With V8's defaults the sweep's resident memory grew with the
  * number of statistics objects (151 MiB at 1k, 191 at 10k, 236 at 30k) although the heap it
  * retains stays near 25 MiB: V8 let the young generation and the old space's capacity grow with

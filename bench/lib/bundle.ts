@@ -3,7 +3,13 @@
 
 import { join } from 'node:path';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
-import { BUNDLING, entryOf, type FunctionName, PROJECT_ROOT } from '../../infra/bundling.ts';
+import {
+  BUNDLING,
+  type DeployedFunctionName,
+  definesOf,
+  entryOf,
+  PROJECT_ROOT,
+} from '../../infra/bundling.ts';
 
 /** What a benchmark may change to bundle a layout other than the deployed one (its baseline). */
 export interface BundleOverrides {
@@ -28,13 +34,15 @@ export function esbuildOptions(overrides: BundleOverrides = {}): BuildOptions {
 }
 
 export async function bundleFunction(
-  name: FunctionName,
+  name: DeployedFunctionName,
   outdir: string,
   overrides: BundleOverrides = {},
 ): Promise<{ file: string; metafile: Metafile }> {
   const file = join(outdir, BUNDLING.outputFile);
   const result = await build({
     ...esbuildOptions(overrides),
+    // The stack's default deployment (usageSink webhook): collect-usage carries that sink only.
+    define: definesOf(name),
     entryPoints: [entryOf(name)],
     outfile: file,
     metafile: true,

@@ -11,7 +11,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { AdapterFunctionName, DeployedFunctionName, FunctionName } from '../bundling.ts';
-import { BUNDLING, entryOf, FUNCTION_NAMES, nodeOptionsOf, PROJECT_ROOT } from '../bundling.ts';
+import { BUNDLING, definesOf, entryOf, FUNCTION_NAMES, nodeOptionsOf, PROJECT_ROOT } from '../bundling.ts';
 import type { StackConfig } from '../config.ts';
 import { Secrets, secretArnOf } from './secrets.ts';
 import { TABLE_ACTIONS, type Tables } from './tables.ts';
@@ -96,9 +96,10 @@ export const ADAPTER_SETTINGS: Readonly<
   },
 };
 
-/** NodejsFunction's form of the shared bundling options. */
-export function nodejsBundling(): BundlingOptions {
+/** NodejsFunction's form of the shared bundling options (with a function's compile-time constants). */
+export function nodejsBundling(define: Record<string, string> = {}): BundlingOptions {
   return {
+    ...(Object.keys(define).length === 0 ? {} : { define }),
     target: BUNDLING.target,
     format: OutputFormat.ESM,
     minify: BUNDLING.minify,
@@ -255,7 +256,7 @@ export class Functions extends Construct {
       environment: nodeOptions === undefined ? environment : { ...environment, NODE_OPTIONS: nodeOptions },
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      bundling: nodejsBundling(),
+      bundling: nodejsBundling(definesOf(name, props.config.usageSink)),
       ...(extra.reservedConcurrentExecutions === undefined
         ? {}
         : { reservedConcurrentExecutions: extra.reservedConcurrentExecutions }),

@@ -60,8 +60,26 @@ export function usageServicesOf(runtime: Runtime): UsageServices {
   return services;
 }
 
+/**
+ * Deployed, collect-usage is bundled with the one sink the stack configures: infra/bundling.ts
+ * defines `process.env.VHI_BUNDLED_USAGE_SINK` as that sink's name, so each other sink's branch
+ * below is constant-false and its code (~6 KB a native sink) is left out of the bundle, which must
+ * stay under 800 KB. Read inline in each test: esbuild folds the literal there, not through a
+ * variable. Undefined (a local run, the tests): every sink is there.
+ */
+function checkBundledSink(config: Config): void {
+  const bundled = process.env.VHI_BUNDLED_USAGE_SINK;
+  if (bundled !== undefined && bundled !== config.usage.sink) {
+    throw new ConfigurationError(
+      'USAGE_SINK',
+      `is ${config.usage.sink}, but this collect-usage was bundled for ${bundled}: deploy it with the stack setting usageSink=${config.usage.sink}`,
+    );
+  }
+}
+
 /** Builds the ledger and the sink `config` asks for; a usage URL without a signing secret is refused. */
 export function buildUsageServices(config: Config, stores?: () => NativeSinkStores): UsageServices {
+  checkBundledSink(config);
   const ledgerTable = config.tables.ledger;
   let ledger: UsageLedger;
   let housekeeping: { beforeSweep?: () => void } = {};
@@ -74,7 +92,10 @@ export function buildUsageServices(config: Config, stores?: () => NativeSinkStor
     housekeeping = { beforeSweep: () => sqlite.prune(Date.now()) };
   }
 
-  if (config.usage.sink === 'stripe') {
+  if (
+    config.usage.sink === 'stripe' &&
+    (process.env.VHI_BUNDLED_USAGE_SINK === undefined || process.env.VHI_BUNDLED_USAGE_SINK === 'stripe')
+  ) {
     const api = stripeApi(config);
     if (api === undefined || stores === undefined) {
       throw new ConfigurationError(
@@ -94,7 +115,10 @@ export function buildUsageServices(config: Config, stores?: () => NativeSinkStor
     return { ledger, sink, ...housekeeping };
   }
 
-  if (config.usage.sink === 'lago') {
+  if (
+    config.usage.sink === 'lago' &&
+    (process.env.VHI_BUNDLED_USAGE_SINK === undefined || process.env.VHI_BUNDLED_USAGE_SINK === 'lago')
+  ) {
     const apiUrl = config.lago.apiUrl;
     const apiKey = textSecret({
       value: config.lago.apiKey,
@@ -118,6 +142,23 @@ export function buildUsageServices(config: Config, stores?: () => NativeSinkStor
     return { ledger, sink, ...housekeeping };
   }
 
+  // Bundled for a native sink, the webhook and file sinks are left out too (checkBundledSink made
+  // sure the configuration asks for the bundled one, built above).
+  if (process.env.VHI_BUNDLED_USAGE_SINK === undefined || process.env.VHI_BUNDLED_USAGE_SINK === 'webhook') {
+    return webhookOrFileServices(config, ledger, housekeeping);
+  }
+  throw new ConfigurationError(
+    'USAGE_SINK',
+    `this collect-usage was bundled for ${process.env.VHI_BUNDLED_USAGE_SINK}`,
+  );
+}
+
+/** USAGE_SINK=webhook: the usage webhook, or usage.ndjson without a URL. */
+function webhookOrFileServices(
+  config: Config,
+  ledger: UsageLedger,
+  housekeeping: { beforeSweep?: () => void },
+): UsageServices {
   const url = config.usage.webhookUrl;
   if (url === undefined) {
     const sink = new NdjsonSink(join(config.dataDir, NDJSON_FILE));

@@ -162,6 +162,11 @@ describe('bundles', () => {
       // undici's non-SIMD WebAssembly parser is left out; its SIMD build is inside.
       expect(code).toContain('"../llhttp/llhttp-wasm.js"');
       expect(statSync(join(dir, 'index.mjs')).size).toBeLessThanOrEqual(800 * 1024);
+      // collect-usage carries the configured usage sink only (usageSink webhook here).
+      if (name === 'collect-usage') {
+        expect(code).not.toContain('/v1/billing/meter_events');
+        expect(code).not.toContain('/api/v1/events/batch');
+      }
       // Minified: the project's own function names are gone.
       expect(code).not.toContain('createLifecycleHandler');
       const map = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as {
