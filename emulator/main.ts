@@ -1,5 +1,5 @@
 // Runs the gateway emulator as its own process (benchmarks, manual runs):
-//   npx node emulator/main.ts [--host H] [--port N] [--latency-ms N] [--usage-objects N] [--usage-items N] [--seed N]
+//   npx node emulator/main.ts [--host H] [--port N] [--latency-ms N] [--usage-objects N] [--usage-items N] [--usage-start ISO] [--seed N]
 // prints one JSON line {"url","accessKeyId","secretAccessKey"} for its system user, then serves
 // until SIGTERM or SIGINT.
 
@@ -23,6 +23,7 @@ const { values } = parseArgs({
     'latency-ms': { type: 'string' },
     'usage-objects': { type: 'string' },
     'usage-items': { type: 'string' },
+    'usage-start': { type: 'string' },
     seed: { type: 'string' },
     email: { type: 'string' },
   },
@@ -38,8 +39,16 @@ const emulator = await startEmulator({
 });
 const system = emulator.createSystemUser(values.email ?? 'system@emulator.local');
 const usageObjects = whole('usage-objects', values['usage-objects'], 0);
+const usageStart = values['usage-start'] === undefined ? undefined : new Date(values['usage-start']);
+if (usageStart !== undefined && Number.isNaN(usageStart.getTime())) {
+  process.stderr.write(
+    `--usage-start: must be an ISO 8601 date-time, got ${JSON.stringify(values['usage-start'])}\n`,
+  );
+  process.exit(2);
+}
 if (usageObjects > 0) {
   seedUsageObjects(emulator.state, {
+    ...(usageStart === undefined ? {} : { start: usageStart }),
     objects: usageObjects,
     itemsPerObject: whole('usage-items', values['usage-items'], 8),
     seed: whole('seed', values.seed, 1),

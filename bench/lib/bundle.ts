@@ -15,6 +15,8 @@ import {
 export interface BundleOverrides {
   /** Modules left outside the bundle instead of BUNDLING.externalModules. */
   readonly external?: readonly string[];
+  /** The stack's usageSink the bundle is made for (collect-usage). Default webhook. */
+  readonly usageSink?: string;
 }
 
 /** The stack's bundling settings (BUNDLING) in esbuild's own option names, for any entry point. */
@@ -41,8 +43,8 @@ export async function bundleFunction(
   const file = join(outdir, BUNDLING.outputFile);
   const result = await build({
     ...esbuildOptions(overrides),
-    // The stack's default deployment (usageSink webhook): collect-usage carries that sink only.
-    define: definesOf(name),
+    // As the stack deploys it (usageSink webhook unless asked): collect-usage carries that sink only.
+    define: definesOf(name, overrides.usageSink),
     entryPoints: [entryOf(name)],
     outfile: file,
     metafile: true,

@@ -28,6 +28,8 @@ export interface GatewayProcessOptions {
   readonly latencyMs: number;
   readonly usageObjects?: number;
   readonly usageItems?: number;
+  /** Start of the first statistics period (emulator/main.ts --usage-start). */
+  readonly usageStart?: Date;
 }
 
 /** `node emulator/main.ts --latency-ms N ...` on 127.0.0.1; resolves once it has printed its system user. */
@@ -35,6 +37,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   const args = ['emulator/main.ts', '--host', '127.0.0.1', '--latency-ms', String(options.latencyMs)];
   if (options.usageObjects !== undefined) args.push('--usage-objects', String(options.usageObjects));
   if (options.usageItems !== undefined) args.push('--usage-items', String(options.usageItems));
+  if (options.usageStart !== undefined) args.push('--usage-start', options.usageStart.toISOString());
   const child = track(
     spawn(process.execPath, [...NODE_FLAGS, ...args], {
       cwd: PROJECT_ROOT,

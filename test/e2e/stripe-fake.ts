@@ -55,8 +55,15 @@ export interface StripeFake {
 
 const DAY_MS = 24 * 3600_000;
 
-export async function startStripeFake(options: { apiKey?: string } = {}): Promise<StripeFake> {
+export interface StripeFakeOptions {
+  readonly apiKey?: string;
+  /** Milliseconds each answer waits (a network round trip, for benchmarks). Default 0. */
+  readonly delayMs?: number;
+}
+
+export async function startStripeFake(options: StripeFakeOptions = {}): Promise<StripeFake> {
   const apiKey = options.apiKey ?? 'sk_test_fake0123456789abcdef';
+  const delayMs = options.delayMs ?? 0;
   const seen = new Map<string, number>();
   let attempt = 0;
   const fake: StripeFake = {
@@ -97,6 +104,18 @@ export async function startStripeFake(options: { apiKey?: string } = {}): Promis
     const body = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://fake');
     const method = req.method ?? 'GET';
+    if (url.pathname === '/__fake/stats') {
+      // For a benchmark's peer process: what this fake holds, totals as decimal text.
+      const totals = Object.fromEntries([...fake.totals()].map(([key, value]) => [key, value.toString()]));
+      json(res, 200, {
+        accepted: fake.accepted.length,
+        duplicates: fake.duplicates,
+        requests: fake.requests.length,
+        totals,
+      });
+      return;
+    }
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     fake.requests.push(`${method} ${url.pathname}`);
     attempt += 1;
     const fault = fake.fault({ method, path: url.pathname, attempt });
