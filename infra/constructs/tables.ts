@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 /** Powertools' DynamoDBPersistenceLayer defaults (shared/runtime/runtime.ts passes only the table name). */
 export const IDEMPOTENCY_KEY = 'id';
 export const IDEMPOTENCY_TTL_ATTRIBUTE = 'expiration';
-/** shared/usage/ledger-dynamodb.ts: partition key `id`, TTL on `expiresAt` (Unix seconds). */
+/** shared/store/ledger-dynamodb.ts: partition key `id`, TTL on `expiresAt` (Unix seconds). */
 export const LEDGER_KEY = 'id';
 export const LEDGER_TTL_ATTRIBUTE = 'expiresAt';
 

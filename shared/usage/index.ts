@@ -7,9 +7,6 @@ export { collectUsage } from './collect.ts';
 export { NdjsonSink, ndjsonLine } from './file-sink.ts';
 export type { LeaseResult, LedgerEntry, LedgerState, NewLedgerEntry, UsageLedger } from './ledger.ts';
 export { LEDGER_TTL_SECONDS, LedgerStateError, SWEEP_LEASE } from './ledger.ts';
-export type { DynamoUsageLedgerOptions } from './ledger-dynamodb.ts';
-export { DynamoUsageLedger } from './ledger-dynamodb.ts';
-export { SqliteUsageLedger } from './ledger-sqlite.ts';
 export type { EmailDirectory, OutboundMessage, StorageTotals } from './messages.ts';
 export {
   bodyHash,

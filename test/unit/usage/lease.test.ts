@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoUsageLedger } from '../../../shared/store/ledger-dynamodb.ts';
+import { SqliteUsageLedger } from '../../../shared/store/ledger-sqlite.ts';
 import { currentProcess } from '../../../shared/usage/lease-holder.ts';
 import type { UsageLedger } from '../../../shared/usage/ledger.ts';
 import { SWEEP_LEASE } from '../../../shared/usage/ledger.ts';
-import { DynamoUsageLedger } from '../../../shared/usage/ledger-dynamodb.ts';
-import { SqliteUsageLedger } from '../../../shared/usage/ledger-sqlite.ts';
 import type { UsageGateway } from '../../../shared/usage/sweep.ts';
 import { DEFAULT_LEASE_MARGIN_MS, sweepUsage } from '../../../shared/usage/sweep.ts';
 import type { LocalDynamo } from './peers.ts';
@@ -237,7 +237,7 @@ describe.each(adapters)('the sweep lease on the $name ledger', ({ make, process:
 
 /** A node process that takes the lease in `file` for an hour and keeps running until killed. */
 async function holdInChild(file: string, owner: string): Promise<ChildProcess> {
-  const ledgerModule = new URL('../../../shared/usage/ledger-sqlite.ts', import.meta.url).href;
+  const ledgerModule = new URL('../../../shared/store/ledger-sqlite.ts', import.meta.url).href;
   const script = `
     const { SqliteUsageLedger } = await import(${JSON.stringify(ledgerModule)});
     const ledger = new SqliteUsageLedger(process.env.LEDGER_FILE);

@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoUsageLedger } from '../../../shared/store/ledger-dynamodb.ts';
+import { SqliteUsageLedger } from '../../../shared/store/ledger-sqlite.ts';
 import type { UsageLedger } from '../../../shared/usage/ledger.ts';
 import { LedgerStateError } from '../../../shared/usage/ledger.ts';
-import { DynamoUsageLedger } from '../../../shared/usage/ledger-dynamodb.ts';
-import { SqliteUsageLedger } from '../../../shared/usage/ledger-sqlite.ts';
 import type { LocalDynamo } from './peers.ts';
 import { startDynalite } from './peers.ts';
 

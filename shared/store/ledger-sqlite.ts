@@ -9,10 +9,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type { HolderProbe, ProcessIdentity } from './lease-holder.ts';
-import { currentProcess, isHolderGone } from './lease-holder.ts';
-import type { LeaseResult, LedgerEntry, LedgerState, NewLedgerEntry, UsageLedger } from './ledger.ts';
-import { expiresAtMs, LedgerStateError, SWEEP_LEASE } from './ledger.ts';
+import type { HolderProbe, ProcessIdentity } from '../usage/lease-holder.ts';
+import { currentProcess, isHolderGone } from '../usage/lease-holder.ts';
+import type { LeaseResult, LedgerEntry, LedgerState, NewLedgerEntry, UsageLedger } from '../usage/ledger.ts';
+import { expiresAtMs, LedgerStateError, SWEEP_LEASE } from '../usage/ledger.ts';
 
 interface Row {
   name: string;

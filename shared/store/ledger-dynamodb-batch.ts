@@ -4,8 +4,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { backoffDelay } from '../backoff.ts';
 import { AppError } from '../errors.ts';
-import type { LedgerEntry, LedgerState } from './ledger.ts';
-import { LedgerStateError } from './ledger.ts';
+import type { LedgerEntry, LedgerState } from '../usage/ledger.ts';
+import { LedgerStateError } from '../usage/ledger.ts';
 
 /** BatchWriteItem takes at most 25 requests; what DynamoDB leaves unprocessed is sent again. */
 const BATCH_LIMIT = 25;

@@ -11,8 +11,8 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { LeaseResult, LedgerEntry, LedgerState, NewLedgerEntry, UsageLedger } from './ledger.ts';
-import { expiresAtMs, LedgerStateError, SWEEP_LEASE } from './ledger.ts';
+import type { LeaseResult, LedgerEntry, LedgerState, NewLedgerEntry, UsageLedger } from '../usage/ledger.ts';
+import { expiresAtMs, LedgerStateError, SWEEP_LEASE } from '../usage/ledger.ts';
 import type { LedgerItem as Item } from './ledger-dynamodb-batch.ts';
 import { putAll } from './ledger-dynamodb-batch.ts';
 
