@@ -29,6 +29,17 @@ export const CONFIG_KEYS = [
   'stripeMeterUploadedBytes',
   'stripeMeterRequests',
   'stripeMeterStorage',
+  'lagoWebhookHmacKeySecretArn',
+  'lagoApiKeySecretArn',
+  'lagoApiUrl',
+  'lagoWebhookPublicKey',
+  'lagoPlans',
+  'lagoPurgeOnTerminate',
+  'lagoMetricDownloadedBytes',
+  'lagoMetricUploadedBytes',
+  'lagoMetricRequests',
+  'lagoMetricStorage',
+  'lagoFieldName',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -63,7 +74,7 @@ export interface StackConfig {
   /** Requests the HTTP API passes in a burst above the steady rate. */
   readonly apiBurstLimit: number;
   /** Where usage goes (USAGE_SINK): the usage webhook, or Stripe's meters. */
-  readonly usageSink: 'webhook' | 'stripe';
+  readonly usageSink: 'webhook' | 'stripe' | 'lago';
   /** Where the key pairs of users an adapter creates go (CREDENTIALS_WEBHOOK_URL); unset: none is created. */
   readonly credentialsWebhookUrl: string | undefined;
   /** The Stripe adapter (POST /stripe) and sink: existing secrets by ARN, and the STRIPE_* settings. */
@@ -76,6 +87,20 @@ export interface StackConfig {
     readonly purgeOnCancel: boolean;
     /** STRIPE_METER_* event names, by environment variable; unset ones left out. */
     readonly meters: Readonly<Record<string, string>>;
+  };
+  /** The Lago adapter (POST /lago) and sink: existing secrets by ARN, and the LAGO_* settings. */
+  readonly lago: {
+    readonly webhookHmacKeySecretArn: string | undefined;
+    readonly apiKeySecretArn: string | undefined;
+    /** LAGO_API_URL; undefined: no Lago API calls (the sink needs it). */
+    readonly apiUrl: string | undefined;
+    /** LAGO_WEBHOOK_PUBLIC_KEY, for JWT-signed webhooks (not a secret). */
+    readonly webhookPublicKey: string | undefined;
+    /** LAGO_PLANS; undefined: every subscription. */
+    readonly plans: string | undefined;
+    readonly purgeOnTerminate: boolean;
+    /** LAGO_METRIC_* codes and LAGO_FIELD_NAME, by environment variable; unset ones left out. */
+    readonly metrics: Readonly<Record<string, string>>;
   };
   /** Settings that fell back to a placeholder; each is reported as a synth warning. */
   readonly placeholders: readonly { readonly key: ConfigKey; readonly message: string }[];
@@ -161,8 +186,8 @@ export function resolveStackConfig(input: StackConfigInput): StackConfig {
 
   const usageInput = text('usageWebhookUrl');
   let usageWebhookUrl = PLACEHOLDER_USAGE_WEBHOOK_URL;
-  if (usageInput === undefined && text('usageSink') === 'stripe') {
-    // Usage goes to Stripe: the webhook URL is not used, and not missed.
+  if (usageInput === undefined && (text('usageSink') === 'stripe' || text('usageSink') === 'lago')) {
+    // Usage goes to Stripe or Lago: the webhook URL is not used, and not missed.
   } else if (usageInput === undefined) {
     placeholders.push({
       key: 'usageWebhookUrl',
@@ -208,10 +233,14 @@ export function resolveStackConfig(input: StackConfigInput): StackConfig {
   }
 
   const usageSink = text('usageSink') ?? 'webhook';
-  if (usageSink !== 'webhook' && usageSink !== 'stripe') {
-    throw new StackConfigError('usageSink', `must be webhook or stripe (got ${JSON.stringify(usageSink)})`);
+  if (usageSink !== 'webhook' && usageSink !== 'stripe' && usageSink !== 'lago') {
+    throw new StackConfigError(
+      'usageSink',
+      `must be webhook, stripe or lago (got ${JSON.stringify(usageSink)})`,
+    );
   }
   const stripe = stripeSettings(text, usageSink);
+  const lago = lagoSettings(text, usageSink);
   const credentialsInput = text('credentialsWebhookUrl');
   const credentialsWebhookUrl =
     credentialsInput === undefined
@@ -255,7 +284,79 @@ export function resolveStackConfig(input: StackConfigInput): StackConfig {
     usageSink,
     credentialsWebhookUrl,
     stripe,
+    lago,
     placeholders,
+  };
+}
+
+/** The LAGO_* environment variables each `lagoMetric*` / `lagoFieldName` setting becomes. */
+export const LAGO_METRIC_KEYS = {
+  lagoMetricDownloadedBytes: 'LAGO_METRIC_DOWNLOADED_BYTES',
+  lagoMetricUploadedBytes: 'LAGO_METRIC_UPLOADED_BYTES',
+  lagoMetricRequests: 'LAGO_METRIC_REQUESTS',
+  lagoMetricStorage: 'LAGO_METRIC_STORAGE',
+} as const;
+
+function lagoSettings(text: (key: ConfigKey) => string | undefined, usageSink: string): StackConfig['lago'] {
+  const plans = text('lagoPlans');
+  if (
+    plans !== undefined &&
+    !/^\s*[\x21-\x2b\x2d-\x7e]+(\s*,\s*[\x21-\x2b\x2d-\x7e]+)*\s*,?\s*$/.test(plans)
+  ) {
+    throw new StackConfigError(
+      'lagoPlans',
+      `must be Lago plan codes separated by commas, such as s3_storage,s3_premium (got ${JSON.stringify(plans)})`,
+    );
+  }
+  const metrics: Record<string, string> = {};
+  for (const [key, variable] of [
+    ...Object.entries(LAGO_METRIC_KEYS),
+    ['lagoFieldName', 'LAGO_FIELD_NAME'],
+  ] as [ConfigKey, string][]) {
+    const name = text(key);
+    if (name === undefined) continue;
+    if (!/^[\x21-\x7e]{1,255}$/.test(name)) {
+      throw new StackConfigError(
+        key,
+        `must be 1 to 255 printable characters without spaces (got ${JSON.stringify(name)})`,
+      );
+    }
+    metrics[variable] = name;
+  }
+  const apiInput = text('lagoApiUrl');
+  const apiUrl = apiInput === undefined ? undefined : httpsUrl('lagoApiUrl', apiInput, { originOnly: false });
+  if (apiUrl !== undefined && /\/api\/v1\/?$/.test(new URL(apiUrl).pathname)) {
+    throw new StackConfigError(
+      'lagoApiUrl',
+      "is Lago's API base URL without /api/v1, as Lago's own LAGO_API_URL",
+    );
+  }
+  if (usageSink === 'lago') {
+    if (apiUrl === undefined) {
+      throw new StackConfigError('usageSink', 'lago needs lagoApiUrl: the events are posted there');
+    }
+    if (Object.keys(metrics).every((variable) => variable === 'LAGO_FIELD_NAME')) {
+      throw new StackConfigError(
+        'usageSink',
+        'lago needs at least one lagoMetric* code (lagoMetricDownloadedBytes, ...); without one usage would be acknowledged and billed nowhere',
+      );
+    }
+  }
+  const publicKey = text('lagoWebhookPublicKey');
+  if (publicKey !== undefined && !/^(-----BEGIN|LS0tLS1CRUdJTi)/.test(publicKey.replace(/\s|\\n/g, ''))) {
+    throw new StackConfigError(
+      'lagoWebhookPublicKey',
+      'must be the public key Lago serves (base64 of a PEM, as GET /api/v1/webhooks/json_public_key answers it) or the PEM itself',
+    );
+  }
+  return {
+    webhookHmacKeySecretArn: secretArn('lagoWebhookHmacKeySecretArn', text('lagoWebhookHmacKeySecretArn')),
+    apiKeySecretArn: secretArn('lagoApiKeySecretArn', text('lagoApiKeySecretArn')),
+    apiUrl,
+    webhookPublicKey: publicKey,
+    plans,
+    purgeOnTerminate: flag('lagoPurgeOnTerminate', text('lagoPurgeOnTerminate')),
+    metrics,
   };
 }
 

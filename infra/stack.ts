@@ -1,6 +1,6 @@
-// The deployable system: tables, secrets, the six functions and the Stripe adapter's, the HTTP API
-// in front of them, the usage schedule, the gateway key rotation and the alarms, one construct per
-// concern. Env-agnostic and
+// The deployable system: tables, secrets, the six functions and the billing adapters' (Stripe,
+// Lago), the HTTP API in front of them, the usage schedule, the gateway key rotation and the
+// alarms, one construct per concern. Env-agnostic and
 // lookup-free, so it synthesizes offline.
 import { Annotations, CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -80,6 +80,7 @@ export class VhiS3BillingStack extends Stack {
 
     for (const [name, fn] of this.functions.functions) this.operations.watchFunction(pascal(name), name, fn);
     this.operations.watchTerminationsRefused('Stripe', 'stripe');
+    this.operations.watchTerminationsRefused('Lago', 'lago');
     this.operations.watchQueue(
       'UsageScheduleDeadLetters',
       this.usageSchedule.deadLetters,
@@ -100,7 +101,7 @@ export class VhiS3BillingStack extends Stack {
     new CfnOutput(this, 'BaseUrl', {
       value: this.httpApi.baseUrl,
       description:
-        'The billing system POSTs signed webhooks to <BaseUrl>provision, suspend, resume, terminate, rotate-key and collect-usage; Stripe to <BaseUrl>stripe; GET <BaseUrl>healthz',
+        'The billing system POSTs signed webhooks to <BaseUrl>provision, suspend, resume, terminate, rotate-key and collect-usage; Stripe to <BaseUrl>stripe; Lago to <BaseUrl>lago; GET <BaseUrl>healthz',
     });
     new CfnOutput(this, 'ApiAccessLogGroup', {
       value: this.httpApi.accessLogs.logGroupName,
@@ -125,6 +126,14 @@ export class VhiS3BillingStack extends Stack {
     new CfnOutput(this, 'StripeApiKeySecretArn', {
       value: this.secrets.stripeApiKey.secretArn,
       description: 'Put a Stripe restricted key (rk_...: Customers read, Billing meter events write) here',
+    });
+    new CfnOutput(this, 'LagoWebhookHmacKeySecretArn', {
+      value: this.secrets.lagoWebhookHmacKey.secretArn,
+      description: "Put Lago's HMAC signature token (Developers > Webhooks) here",
+    });
+    new CfnOutput(this, 'LagoApiKeySecretArn', {
+      value: this.secrets.lagoApiKey.secretArn,
+      description: 'Put a Lago API key (Developers > API keys) here',
     });
     new CfnOutput(this, 'AlarmTopicArn', {
       value: this.operations.alarmTopic.topicArn,

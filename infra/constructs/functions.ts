@@ -1,4 +1,4 @@
-// The Lambda functions — the six lifecycle functions and the billing adapters' (`stripe`): bundled
+// The Lambda functions — the six lifecycle functions and the billing adapters' (`stripe`, `lago`): bundled
 // by the local esbuild with infra/bundling.ts, nodejs24.x on arm64, each with its own role, log
 // group and environment, reading only its own secrets and tables.
 import { join } from 'node:path';
@@ -87,10 +87,19 @@ export const ADAPTER_SETTINGS: Readonly<
   >
 > & {
   readonly stripe: { readonly description: string; readonly memorySize: number; readonly timeout: Duration };
+  readonly lago: { readonly description: string; readonly memorySize: number; readonly timeout: Duration };
 } = {
   stripe: {
     description:
       "Applies Stripe's subscription events to the customer storage users (create, enable, suspend, terminate)",
+    memorySize: 512,
+    timeout: Duration.seconds(300),
+  },
+  // lago as stripe: a terminated subscription with LAGO_PURGE_ON_TERMINATE empties buckets, and an
+  // overdue invoice suspends every subscription of its customer.
+  lago: {
+    description:
+      "Applies Lago's subscription and invoice webhooks to the customer storage users (create, enable, suspend, terminate)",
     memorySize: 512,
     timeout: Duration.seconds(300),
   },
@@ -150,6 +159,7 @@ export class Functions extends Construct {
       IDEMPOTENCY_TABLE_NAME: tables.idempotency.tableName,
     };
     const toStripe = config.usageSink === 'stripe';
+    const toLago = config.usageSink === 'lago';
 
     for (const name of FUNCTION_NAMES) {
       const isSweep = name === 'collect-usage';
@@ -169,10 +179,18 @@ export class Functions extends Construct {
                     STRIPE_API_KEY_ID: secretArnOf(secrets.stripeApiKey),
                     ...config.stripe.meters,
                   }
-                : {
-                    USAGE_WEBHOOK_URL: config.usageWebhookUrl,
-                    USAGE_WEBHOOK_SECRET_ID: secretArnOf(secrets.usageWebhook),
-                  }),
+                : toLago
+                  ? {
+                      USAGE_SINK: 'lago',
+                      // resolveStackConfig refuses usageSink=lago without lagoApiUrl.
+                      LAGO_API_URL: config.lago.apiUrl ?? '',
+                      LAGO_API_KEY_ID: secretArnOf(secrets.lagoApiKey),
+                      ...config.lago.metrics,
+                    }
+                  : {
+                      USAGE_WEBHOOK_URL: config.usageWebhookUrl,
+                      USAGE_WEBHOOK_SECRET_ID: secretArnOf(secrets.usageWebhook),
+                    }),
             }
           : {}),
       };
@@ -184,7 +202,10 @@ export class Functions extends Construct {
       });
       Secrets.grantRead(secrets.webhook, fn);
       if (isSweep) {
-        Secrets.grantRead(toStripe ? secrets.stripeApiKey : secrets.usageWebhook, fn);
+        Secrets.grantRead(
+          toStripe ? secrets.stripeApiKey : toLago ? secrets.lagoApiKey : secrets.usageWebhook,
+          fn,
+        );
         tables.usageLedger.grant(fn, ...TABLE_ACTIONS);
       }
     }
@@ -214,6 +235,37 @@ export class Functions extends Construct {
     Secrets.grantRead(secrets.stripeWebhook, stripe);
     Secrets.grantRead(secrets.stripeApiKey, stripe);
     if (credentials !== undefined) Secrets.grantRead(secrets.usageWebhook, stripe);
+
+    // POST /lago: Lago's HMAC token (or, for JWTs, its public key, not a secret), its API key only
+    // when LAGO_API_URL is set (a customer's subscriptions for overdue invoices), and the usage
+    // secret only when users may be created.
+    const lagoApi = config.lago.apiUrl;
+    const lago = this.#create(
+      'lago',
+      ADAPTER_SETTINGS.lago,
+      {
+        ...gateway,
+        LAGO_WEBHOOK_HMAC_KEY_ID: secretArnOf(secrets.lagoWebhookHmacKey),
+        LAGO_PURGE_ON_TERMINATE: String(config.lago.purgeOnTerminate),
+        ...(config.lago.plans === undefined ? {} : { LAGO_PLANS: config.lago.plans }),
+        ...(config.lago.webhookPublicKey === undefined
+          ? {}
+          : { LAGO_WEBHOOK_PUBLIC_KEY: config.lago.webhookPublicKey }),
+        ...(lagoApi === undefined
+          ? {}
+          : { LAGO_API_URL: lagoApi, LAGO_API_KEY_ID: secretArnOf(secrets.lagoApiKey) }),
+        ...(credentials === undefined
+          ? {}
+          : {
+              CREDENTIALS_WEBHOOK_URL: credentials,
+              USAGE_WEBHOOK_SECRET_ID: secretArnOf(secrets.usageWebhook),
+            }),
+      },
+      { maxEventAge: Duration.hours(6) },
+    );
+    Secrets.grantRead(secrets.lagoWebhookHmacKey, lago);
+    if (lagoApi !== undefined) Secrets.grantRead(secrets.lagoApiKey, lago);
+    if (credentials !== undefined) Secrets.grantRead(secrets.usageWebhook, lago);
   }
 
   /** One function with its own role and log group, the gateway secret and the idempotency table. */

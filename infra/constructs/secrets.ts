@@ -1,5 +1,6 @@
 // Secrets Manager: the gateway system user's key pair, the inbound webhook signing secret, the
-// usage webhook signing secret, and Stripe's endpoint secret and API key — created here, or
+// usage webhook signing secret, Stripe's endpoint secret and API key, and Lago's HMAC signature
+// token and API key — created here, or
 // existing ones imported by complete ARN — and the rotation of the gateway key pair through the
 // rotate-key function.
 import { RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
@@ -52,6 +53,10 @@ export class Secrets extends Construct {
   readonly stripeWebhook: AnySecret;
   /** A Stripe restricted (`rk_...`) or secret (`sk_...`) key. */
   readonly stripeApiKey: AnySecret;
+  /** Lago's HMAC signature token (Developers > Webhooks), two separated by a space while rotating. */
+  readonly lagoWebhookHmacKey: AnySecret;
+  /** A Lago API key (Developers > API keys). */
+  readonly lagoApiKey: AnySecret;
 
   constructor(scope: Construct, id: string, props: SecretsProps) {
     super(scope, id);
@@ -90,6 +95,20 @@ export class Secrets extends Construct {
       'StripeApiKey',
       config.stripe.apiKeySecretArn,
       'Stripe restricted key (rk_...; Customers: Read, Billing meter events: Write) for customer e-mails and usage meter events. Set it after the first deploy.',
+    );
+    this.lagoWebhookHmacKey = issuedSecret(
+      this,
+      'LagoWebhookHmacKey',
+      config.lago.webhookHmacKeySecretArn,
+      "Lago's HMAC signature token for POST /lago (Developers > Webhooks > HMAC signature token; old and new separated by a space while rotating). Set it after the first deploy.",
+      'Lago',
+    );
+    this.lagoApiKey = issuedSecret(
+      this,
+      'LagoApiKey',
+      config.lago.apiKeySecretArn,
+      'Lago API key (Developers > API keys) for usage events and for listing a customer’s subscriptions. Set it after the first deploy.',
+      'Lago',
     );
   }
 
@@ -159,6 +178,20 @@ function signingSecret(
 
 /** A secret whose value Stripe issues: created with a placeholder the operator replaces, or imported. */
 function stripeSecret(scope: Construct, id: string, arn: string | undefined, description: string): AnySecret {
+  return issuedSecret(scope, id, arn, description, 'Stripe');
+}
+
+/**
+ * A secret whose value a billing system issues: created with a placeholder the operator replaces (the
+ * functions refuse it, naming the variable), or imported.
+ */
+function issuedSecret(
+  scope: Construct,
+  id: string,
+  arn: string | undefined,
+  description: string,
+  issuer: 'Stripe' | 'Lago',
+): AnySecret {
   if (arn !== undefined) return Secret.fromSecretCompleteArn(scope, id, arn);
   const secret = new Secret(scope, id, {
     description,
@@ -168,7 +201,9 @@ function stripeSecret(scope: Construct, id: string, arn: string | undefined, des
   Validations.of(secret).acknowledge({
     id: 'AwsSolutions-SMG4',
     reason:
-      "Stripe issues this value (an endpoint's signing secret, an API key); it is rolled in Stripe's dashboard and pasted here (two endpoint secrets separated by a space while Stripe signs with both). A rotation Lambda cannot make Stripe issue a new one.",
+      issuer === 'Stripe'
+        ? "Stripe issues this value (an endpoint's signing secret, an API key); it is rolled in Stripe's dashboard and pasted here (two endpoint secrets separated by a space while Stripe signs with both). A rotation Lambda cannot make Stripe issue a new one."
+        : "Lago issues this value (the organisation's HMAC signature token, an API key); it is changed in Lago and pasted here (two HMAC tokens separated by a space during the change). A rotation Lambda cannot make Lago issue a new one.",
   });
   return secret;
 }

@@ -20,6 +20,8 @@ const USAGE_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:vhi/u
 const STRIPE_WEBHOOK_ARN =
   'arn:aws:secretsmanager:eu-central-1:123456789012:secret:vhi/stripe-endpoint-Mn78Op';
 const STRIPE_KEY_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:vhi/stripe-key-Qr90St';
+const LAGO_HMAC_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:vhi/lago-hmac-Uv12Wx';
+const LAGO_KEY_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:vhi/lago-key-Yz34Ab';
 
 const REAL = {
   gatewayUrl: 'https://s3.example.com',
@@ -61,6 +63,15 @@ describe('resolveStackConfig', () => {
         suspendPastDue: false,
         purgeOnCancel: false,
         meters: {},
+      },
+      lago: {
+        webhookHmacKeySecretArn: undefined,
+        apiKeySecretArn: undefined,
+        apiUrl: undefined,
+        webhookPublicKey: undefined,
+        plans: undefined,
+        purgeOnTerminate: false,
+        metrics: {},
       },
       placeholders: [
         { key: 'gatewayUrl', message: expect.stringContaining('-c gatewayUrl=') },
@@ -153,7 +164,7 @@ describe('resolveStackConfig', () => {
     ['alarmEmail', 'ops', /alarmEmail: must be an email address/],
     ['apiRateLimit', '0.5', /apiRateLimit: must be a whole number from 1 to 10000/],
     ['apiBurstLimit', '0', /apiBurstLimit: must be a whole number from 1 to 5000/],
-    ['usageSink', 'ndjson', /usageSink: must be webhook or stripe/],
+    ['usageSink', 'ndjson', /usageSink: must be webhook, stripe or lago/],
     ['usageSink', 'stripe', /usageSink: stripe needs at least one stripeMeter\* event name/],
     ['credentialsWebhookUrl', 'http://portal.example.com/keys', /credentialsWebhookUrl: must use https/],
     ['stripeWebhookSecretArn', 'whsec_abc', /stripeWebhookSecretArn: must be the complete ARN/],
@@ -257,9 +268,17 @@ describe('the stack’s configuration', () => {
         usageWebhookSecretArn: USAGE_ARN,
         stripeWebhookSecretArn: STRIPE_WEBHOOK_ARN,
         stripeApiKeySecretArn: STRIPE_KEY_ARN,
+        lagoWebhookHmacKeySecretArn: LAGO_HMAC_ARN,
+        lagoApiKeySecretArn: LAGO_KEY_ARN,
+        lagoApiUrl: 'https://api.getlago.com',
       },
     });
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(environmentOf(template, idOf(stack, stack.functions.get('lago')))).toMatchObject({
+      LAGO_WEBHOOK_HMAC_KEY_ID: LAGO_HMAC_ARN,
+      LAGO_API_KEY_ID: LAGO_KEY_ARN,
+      LAGO_API_URL: 'https://api.getlago.com/',
+    });
     expect(environmentOf(template, idOf(stack, stack.functions.get('stripe')))).toMatchObject({
       STRIPE_WEBHOOK_SECRET_ID: STRIPE_WEBHOOK_ARN,
       STRIPE_API_KEY_ID: STRIPE_KEY_ARN,
@@ -306,7 +325,7 @@ describe('the stack’s configuration', () => {
           name,
           typeof value === 'string'
             ? value
-            : name.endsWith('_SECRET_ID')
+            : name.endsWith('_SECRET_ID') || name.endsWith('_KEY_ID')
               ? GATEWAY_ARN
               : 'VhiS3Billing-Table-1A2B3C',
         ]),
@@ -322,6 +341,9 @@ describe('the stack’s configuration', () => {
       } else if (variables.STRIPE_WEBHOOK_SECRET_ID !== undefined) {
         expect(config.stripe.webhookSecretId).toBe(GATEWAY_ARN);
         expect(config.stripe.apiBase.origin).toBe('https://api.stripe.com');
+      } else if (variables.LAGO_WEBHOOK_HMAC_KEY_ID !== undefined) {
+        expect(config.lago.webhookHmacKeyId).toBe(GATEWAY_ARN);
+        expect(config.lago.purgeOnTerminate).toBe(false);
       } else {
         expect(config.webhook.secretId).toBe(GATEWAY_ARN);
       }
@@ -369,5 +391,65 @@ describe('the stack’s configuration', () => {
       'https://portal.example.com',
     );
     expect(new AwsSolutionsChecks(app).validateScope(app).violations).toEqual([]);
+  });
+
+  it('with usageSink=lago, collect-usage sends to Lago with the API key, the lago function gets its settings; the environments parse', () => {
+    const { stack, template, app } = synthesize({
+      context: {
+        gatewayUrl: REAL.gatewayUrl,
+        usageSink: 'lago',
+        lagoApiUrl: 'https://lago.example.com',
+        lagoMetricDownloadedBytes: 's3_downloaded_bytes',
+        lagoMetricStorage: 's3_storage_gb_hours',
+        lagoFieldName: 'amount',
+        lagoPlans: 's3_storage,s3_premium',
+        lagoPurgeOnTerminate: 'true',
+        credentialsWebhookUrl: 'https://portal.example.com/hooks/s3-keys',
+      },
+    });
+    const variablesOf = (name: 'collect-usage' | 'lago') =>
+      environmentOf(template, idOf(stack, stack.functions.get(name)));
+    const keyArn = stack.resolve(stack.secrets.lagoApiKey.secretArn);
+    expect(variablesOf('collect-usage')).toMatchObject({
+      USAGE_SINK: 'lago',
+      LAGO_API_URL: 'https://lago.example.com/',
+      LAGO_API_KEY_ID: keyArn,
+      LAGO_METRIC_DOWNLOADED_BYTES: 's3_downloaded_bytes',
+      LAGO_METRIC_STORAGE: 's3_storage_gb_hours',
+      LAGO_FIELD_NAME: 'amount',
+    });
+    expect(variablesOf('collect-usage').USAGE_WEBHOOK_URL).toBeUndefined();
+    expect(variablesOf('lago')).toMatchObject({
+      LAGO_API_URL: 'https://lago.example.com/',
+      LAGO_API_KEY_ID: keyArn,
+      LAGO_PLANS: 's3_storage,s3_premium',
+      LAGO_PURGE_ON_TERMINATE: 'true',
+      CREDENTIALS_WEBHOOK_URL: 'https://portal.example.com/hooks/s3-keys',
+    });
+    const parsed = (name: 'collect-usage' | 'lago') =>
+      loadConfig(
+        Object.fromEntries(
+          Object.entries(variablesOf(name)).map(([key, value]) => [
+            key,
+            typeof value === 'string' ? value : 'x-arn',
+          ]),
+        ),
+      );
+    expect(parsed('collect-usage').usage.sink).toBe('lago');
+    expect(parsed('collect-usage').lago.metrics.storage).toBe('s3_storage_gb_hours');
+    expect(parsed('lago').lago.plans).toEqual(['s3_storage', 's3_premium']);
+    expect(new AwsSolutionsChecks(app).validateScope(app).violations).toEqual([]);
+  });
+
+  it('refuses usageSink=lago without lagoApiUrl or a lagoMetric* code, and a lagoApiUrl ending in /api/v1', () => {
+    expect(() => resolveStackConfig({ usageSink: 'lago', lagoMetricRequests: 'r' })).toThrow(/lagoApiUrl/);
+    expect(() => resolveStackConfig({ usageSink: 'lago', lagoApiUrl: 'https://lago.example.com' })).toThrow(
+      /lagoMetric/,
+    );
+    expect(() => resolveStackConfig({ lagoApiUrl: 'https://lago.example.com/api/v1' })).toThrow(
+      /without \/api\/v1/,
+    );
+    expect(() => resolveStackConfig({ lagoWebhookPublicKey: 'not a key' })).toThrow(/lagoWebhookPublicKey/);
+    expect(() => resolveStackConfig({ lagoPurgeOnTerminate: 'yes' })).toThrow(/lagoPurgeOnTerminate/);
   });
 });

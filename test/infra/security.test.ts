@@ -91,11 +91,12 @@ describe('IAM', () => {
         JSON.stringify({ 'Fn::GetAtt': [group, 'Arn'] }),
       ]);
     }
-    expect(roles.size).toBe(7);
+    expect(roles.size).toBe(8);
   });
 
   it('lets each function read only its own secrets', () => {
-    const { gatewayCredentials, webhook, usageWebhook, stripeWebhook, stripeApiKey } = synth.stack.secrets;
+    const { gatewayCredentials, webhook, usageWebhook, stripeWebhook, stripeApiKey, lagoWebhookHmacKey } =
+      synth.stack.secrets;
     for (const name of deployed()) {
       const expected =
         name === 'collect-usage'
@@ -103,7 +104,10 @@ describe('IAM', () => {
           : name === 'stripe'
             ? // Stripe's own secrets; no Standard Webhooks secret, and no usage secret without CREDENTIALS_WEBHOOK_URL.
               [ref(gatewayCredentials.secretArn), ref(stripeWebhook.secretArn), ref(stripeApiKey.secretArn)]
-            : [ref(gatewayCredentials.secretArn), ref(webhook.secretArn)];
+            : name === 'lago'
+              ? // Lago's HMAC token only: no API key without lagoApiUrl, no usage secret without CREDENTIALS_WEBHOOK_URL.
+                [ref(gatewayCredentials.secretArn), ref(lagoWebhookHmacKey.secretArn)]
+              : [ref(gatewayCredentials.secretArn), ref(webhook.secretArn)];
       const read = resourcesFor(name, 'secretsmanager:GetSecretValue');
       // rotate-key also reads the gateway secret as the rotation function (same secret).
       expect([...new Set(read)].sort()).toEqual(expected.sort());
@@ -223,12 +227,12 @@ describe('IAM', () => {
       const join = (p.SourceArn as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
       expect(join).toContainEqual({ Ref: api });
       expect(String(join.at(-1))).toMatch(
-        /^\/\*\/\*\/(provision|suspend|resume|terminate|rotate-key|collect-usage|stripe|healthz)$/,
+        /^\/\*\/\*\/(provision|suspend|resume|terminate|rotate-key|collect-usage|stripe|lago|healthz)$/,
       );
     }
     expect(
       permissions.filter((permission) => permission.Properties?.Principal === 'apigateway.amazonaws.com'),
-    ).toHaveLength(8);
+    ).toHaveLength(9);
   });
 
   it('with usageSink=stripe and CREDENTIALS_WEBHOOK_URL: the sweep reads the Stripe key instead of the usage secret, the stripe function the usage secret too', () => {
@@ -268,6 +272,47 @@ describe('IAM', () => {
     );
     expect(new AwsSolutionsChecks(other.app).validateScope(other.app).violations).toEqual([]);
   });
+
+  it('with usageSink=lago, lagoApiUrl and CREDENTIALS_WEBHOOK_URL: the sweep and the lago function read the Lago API key, the lago function the usage secret too', () => {
+    // Prepare
+    const other = synthesize({
+      config: {
+        usageSink: 'lago',
+        lagoApiUrl: 'https://api.getlago.com',
+        lagoMetricRequests: 's3_requests',
+        lagoPlans: 's3_storage',
+        credentialsWebhookUrl: 'https://portal.example.com/hooks/s3-keys',
+      },
+    });
+    const readable = (name: DeployedFunctionName) => {
+      const role = idOf(other.stack, other.stack.functions.get(name).role as Role);
+      const statements = Object.values(resourcesOf(other.template, 'AWS::IAM::Policy'))
+        .filter((policy) =>
+          list(policy.Properties.Roles as unknown[]).some(
+            (r) => JSON.stringify(r) === JSON.stringify({ Ref: role }),
+          ),
+        )
+        .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+      return [
+        ...new Set(
+          statements
+            .filter((statement) => list(statement.Action).includes('secretsmanager:GetSecretValue'))
+            .flatMap((statement) => list(statement.Resource).map((resource) => JSON.stringify(resource))),
+        ),
+      ].sort();
+    };
+    const { gatewayCredentials, webhook, usageWebhook, lagoWebhookHmacKey, lagoApiKey } = other.stack.secrets;
+    const arn = (secret: { secretArn: string }) => JSON.stringify(other.stack.resolve(secret.secretArn));
+    // Act + Assess
+    expect(readable('collect-usage')).toEqual(
+      [arn(gatewayCredentials), arn(webhook), arn(lagoApiKey)].sort(),
+    );
+    expect(readable('lago')).toEqual(
+      [arn(gatewayCredentials), arn(lagoWebhookHmacKey), arn(lagoApiKey), arn(usageWebhook)].sort(),
+    );
+    expect(readable('stripe')).not.toContain(arn(lagoApiKey));
+    expect(new AwsSolutionsChecks(other.app).validateScope(other.app).violations).toEqual([]);
+  });
 });
 
 describe('cdk-nag AwsSolutionsChecks', () => {
@@ -300,6 +345,8 @@ describe('cdk-nag AwsSolutionsChecks', () => {
         'Secrets/WebhookSecret Annotation::AwsSolutions-SMG4',
         'Secrets/StripeWebhookSecret Annotation::AwsSolutions-SMG4',
         'Secrets/StripeApiKey Annotation::AwsSolutions-SMG4',
+        'Secrets/LagoWebhookHmacKey Annotation::AwsSolutions-SMG4',
+        'Secrets/LagoApiKey Annotation::AwsSolutions-SMG4',
         'UsageSchedule/DeadLetters Annotation::AwsSolutions-SQS3',
       ].sort(),
     );

@@ -62,9 +62,9 @@ function bundleDir(name: DeployedFunctionName): string {
 
 describe('functions', () => {
   it('are six NodejsFunctions on nodejs24.x, arm64, with the chosen memory and timeouts', () => {
-    // The six, and the Stripe adapter's (below).
-    synth.template.resourceCountIs('AWS::Lambda::Function', 7);
-    expect(deployed().sort()).toEqual([...FUNCTION_NAMES, 'stripe'].sort());
+    // The six, and the Stripe and Lago adapters' (below).
+    synth.template.resourceCountIs('AWS::Lambda::Function', 8);
+    expect(deployed().sort()).toEqual([...FUNCTION_NAMES, 'stripe', 'lago'].sort());
     for (const name of FUNCTION_NAMES) {
       expect(functionProps(name)).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -98,6 +98,32 @@ describe('functions', () => {
     expect(variables.WEBHOOK_SECRET_ID).toBeUndefined();
   });
 
+  const ref = (secret: { secretArn: string }) => synth.stack.resolve(secret.secretArn);
+
+  it('include the Lago adapter: 512 MB, 300 s (a purge on termination), the HMAC key by secret, no API key without lagoApiUrl', () => {
+    expect(functionProps('lago')).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: 512,
+      Timeout: 300,
+    });
+    const variables = (functionProps('lago').Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables.NODE_OPTIONS).toBeUndefined();
+    expect(variables).toMatchObject({ LAGO_PURGE_ON_TERMINATE: 'false' });
+    expect(variables.LAGO_WEBHOOK_HMAC_KEY_ID).toEqual(ref(synth.stack.secrets.lagoWebhookHmacKey));
+    for (const unset of [
+      'LAGO_API_URL',
+      'LAGO_API_KEY_ID',
+      'LAGO_PLANS',
+      'LAGO_WEBHOOK_PUBLIC_KEY',
+      'CREDENTIALS_WEBHOOK_URL',
+    ]) {
+      expect(variables[unset]).toBeUndefined();
+    }
+    expect(variables.WEBHOOK_SECRET_ID).toBeUndefined();
+  });
+
   it('reserve a concurrency of 2 for collect-usage (the schedule and one HTTP caller) only', () => {
     expect(functionProps('collect-usage').ReservedConcurrentExecutions).toBe(2);
     for (const name of FUNCTION_NAMES.filter((name) => name !== 'collect-usage'))
@@ -105,8 +131,8 @@ describe('functions', () => {
   });
 
   it('each log to their own log group, kept for the configured retention', () => {
-    // Seven function log groups and the HTTP API's access log.
-    synth.template.resourceCountIs('AWS::Logs::LogGroup', 8);
+    // Eight function log groups and the HTTP API's access log.
+    synth.template.resourceCountIs('AWS::Logs::LogGroup', 9);
     for (const name of deployed()) {
       const group = idOf(synth.stack, synth.stack.functions.logGroupOf(name));
       expect(functionProps(name).LoggingConfig).toEqual({ LogGroup: { Ref: group } });
@@ -119,7 +145,7 @@ describe('functions', () => {
 
   it('send failed asynchronous invocations to the failure queue, without retries', () => {
     const queue = idOf(synth.stack, synth.stack.operations.failedInvocations);
-    synth.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 7);
+    synth.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 8);
     for (const name of deployed()) {
       synth.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         FunctionName: { Ref: fnId(name) },
@@ -244,6 +270,7 @@ describe('the HTTP API', () => {
         'POST /rotate-key',
         'POST /collect-usage',
         'POST /stripe',
+        'POST /lago',
         'GET /healthz',
       ].sort(),
     );
@@ -343,8 +370,8 @@ describe('the usage schedule', () => {
 });
 
 describe('secrets', () => {
-  it('creates the five secrets, kept on stack deletion; the signing secrets generated as base64 keys', () => {
-    synth.template.resourceCountIs('AWS::SecretsManager::Secret', 5);
+  it('creates the seven secrets, kept on stack deletion; the signing secrets generated as base64 keys', () => {
+    synth.template.resourceCountIs('AWS::SecretsManager::Secret', 7);
     const secrets = resourcesOf(synth.template, 'AWS::SecretsManager::Secret');
     for (const resource of Object.values(secrets)) expect(resource.DeletionPolicy).toBe('Retain');
     const gateway = secrets[idOf(synth.stack, synth.stack.secrets.gatewayCredentials)];
@@ -361,7 +388,14 @@ describe('secrets', () => {
       });
     }
     // Stripe issues its own two: a placeholder the functions refuse until the operator pastes them in.
-    for (const secret of [synth.stack.secrets.stripeWebhook, synth.stack.secrets.stripeApiKey]) {
+    // So do Lago and Stripe their two each: a placeholder the functions refuse until the operator
+    // pastes them in (an HMAC key must be at least 16 characters, an API key at least 8).
+    for (const secret of [
+      synth.stack.secrets.stripeWebhook,
+      synth.stack.secrets.stripeApiKey,
+      synth.stack.secrets.lagoWebhookHmacKey,
+      synth.stack.secrets.lagoApiKey,
+    ]) {
       expect(secrets[idOf(synth.stack, secret)]?.Properties.SecretString).toBe('unset');
     }
   });
@@ -401,11 +435,18 @@ describe('secrets', () => {
       );
       expect(variables.STRIPE_WEBHOOK_SECRET_ID).toBeUndefined();
       expect(variables.STRIPE_API_KEY_ID).toBeUndefined();
+      expect(variables.LAGO_WEBHOOK_HMAC_KEY_ID).toBeUndefined();
+      expect(variables.LAGO_API_KEY_ID).toBeUndefined();
     }
     const stripe = (functionProps('stripe').Environment as { Variables: Record<string, unknown> }).Variables;
     expect(stripe.OSTOR_CREDENTIALS_SECRET_ID).toEqual(ref(synth.stack.secrets.gatewayCredentials));
     expect(stripe.STRIPE_WEBHOOK_SECRET_ID).toEqual(ref(synth.stack.secrets.stripeWebhook));
     expect(stripe.STRIPE_API_KEY_ID).toEqual(ref(synth.stack.secrets.stripeApiKey));
+    expect(stripe.LAGO_WEBHOOK_HMAC_KEY_ID).toBeUndefined();
+    const lago = (functionProps('lago').Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(lago.OSTOR_CREDENTIALS_SECRET_ID).toEqual(ref(synth.stack.secrets.gatewayCredentials));
+    expect(lago.LAGO_WEBHOOK_HMAC_KEY_ID).toEqual(ref(synth.stack.secrets.lagoWebhookHmacKey));
+    expect(lago.STRIPE_WEBHOOK_SECRET_ID).toBeUndefined();
   });
 });
 
@@ -524,24 +565,27 @@ describe('operations', () => {
     }
   });
 
-  it('alarm on a termination the Stripe adapter was refused (the user left suspended)', () => {
-    synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: METRICS_NAMESPACE,
-      MetricName: TERMINATIONS_REFUSED_METRIC,
-      Dimensions: [{ Name: 'service', Value: 'stripe' }],
-      Statistic: 'Sum',
-      Period: 3600,
-      Threshold: 1,
-      AlarmDescription: Match.stringLikeRegexp('termination refused'),
-    });
-  });
+  it.each(['stripe', 'lago'])(
+    'alarm on a termination the %s adapter was refused (the user left suspended)',
+    (service) => {
+      synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: METRICS_NAMESPACE,
+        MetricName: TERMINATIONS_REFUSED_METRIC,
+        Dimensions: [{ Name: 'service', Value: service }],
+        Statistic: 'Sum',
+        Period: 3600,
+        Threshold: 1,
+        AlarmDescription: Match.stringLikeRegexp('termination refused'),
+      });
+    },
+  );
 
   it('notify the alarm topic on alarm and on recovery', () => {
     const topic = idOf(synth.stack, synth.stack.operations.alarmTopic);
     const alarms = resourcesOf(synth.template, 'AWS::CloudWatch::Alarm');
     // Per function errors, throttles, faults; two dead-letter depths; three from the sweep summary;
-    // Stripe's refused terminations.
-    expect(Object.keys(alarms)).toHaveLength(7 * 3 + 2 + 3 + 1);
+    // Stripe's and Lago's refused terminations.
+    expect(Object.keys(alarms)).toHaveLength(8 * 3 + 2 + 3 + 2);
     for (const alarm of Object.values(alarms)) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topic }]);
@@ -572,6 +616,8 @@ describe('operations', () => {
         'WebhookSecretArn',
         'StripeWebhookSecretArn',
         'StripeApiKeySecretArn',
+        'LagoWebhookHmacKeySecretArn',
+        'LagoApiKeySecretArn',
       ].sort(),
     );
   });
