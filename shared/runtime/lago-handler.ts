@@ -13,7 +13,7 @@ import type { LagoOutcome } from '../lifecycle/lago.ts';
 import { applyLagoDecision } from '../lifecycle/lago.ts';
 import { translateLagoWebhook } from '../lifecycle/lago-events.ts';
 import type { LifecycleEvents } from '../lifecycle/ports.ts';
-import { verifyLagoSignature } from '../signing/lago.ts';
+import { lagoSignatureAlgorithm, verifyLagoSignature } from '../signing/lago.ts';
 import { mapError } from './error-response.ts';
 import { type IdempotentRunner, makeIdempotentRunner } from './idempotency.ts';
 import type { Invocation } from './invocation.ts';
@@ -179,6 +179,12 @@ async function verify(
     publicKeys: services.publicKeys,
     issuer: services.issuer,
   };
+  // The HMAC keys are read only for an HMAC delivery: a deployment that verifies JWTs alone leaves
+  // the HMAC secret unset, and reading it would refuse every delivery.
+  if (lagoSignatureAlgorithm(invocation.headers) !== 'hmac') {
+    verifyLagoSignature({ ...input, hmacKeys: [] });
+    return;
+  }
   try {
     verifyLagoSignature({ ...input, hmacKeys: await services.hmacKeys.get() });
   } catch (error) {

@@ -240,15 +240,7 @@ export function verifyLagoSignature(
   if (signature === undefined || signature.trim() === '') {
     throw new UnauthorizedError('missing_headers', 'missing header: x-lago-signature');
   }
-  const named = input.headers['x-lago-signature-algorithm']?.trim().toLowerCase();
-  const algorithm: LagoSignatureAlgorithm | undefined =
-    named === undefined || named === ''
-      ? signature.trim().split('.').length === 3
-        ? 'jwt'
-        : 'hmac'
-      : named === 'jwt' || named === 'hmac'
-        ? named
-        : undefined;
+  const algorithm = lagoSignatureAlgorithm(input.headers);
   if (algorithm === undefined) {
     throw new UnauthorizedError('unknown_algorithm', 'x-lago-signature-algorithm must be jwt or hmac');
   }
@@ -256,4 +248,18 @@ export function verifyLagoSignature(
   if (algorithm === 'hmac') verifyHmac(signature, body, input.hmacKeys);
   else verifyJwt(signature, body, input.publicKeys, input.issuer, Math.floor(now.getTime() / 1000));
   return { algorithm };
+}
+
+/**
+ * The algorithm a delivery names in `X-Lago-Signature-Algorithm`; without that header, a three-part
+ * token is a JWT and anything else HMAC. Undefined for any other name.
+ */
+export function lagoSignatureAlgorithm(
+  headers: Readonly<Record<string, string | undefined>>,
+): LagoSignatureAlgorithm | undefined {
+  const named = headers['x-lago-signature-algorithm']?.trim().toLowerCase();
+  if (named === undefined || named === '') {
+    return (headers['x-lago-signature'] ?? '').trim().split('.').length === 3 ? 'jwt' : 'hmac';
+  }
+  return named === 'jwt' || named === 'hmac' ? named : undefined;
 }

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigurationError, UnauthorizedError } from '../../../shared/errors.ts';
 import {
+  lagoSignatureAlgorithm,
   parseLagoHmacKeys,
   parseLagoPublicKeys,
   signLagoHmac,
@@ -267,6 +268,18 @@ describe('refused deliveries', () => {
     expect(verifyLagoSignature({ ...base, headers: { 'x-lago-signature': vector.hmac.signature } })).toEqual({
       algorithm: 'hmac',
     });
+  });
+
+  it('the algorithm is the one the header names, else read from the signature; anything else is unknown', () => {
+    expect(lagoSignatureAlgorithm({ 'x-lago-signature-algorithm': ' JWT ', 'x-lago-signature': 'abc' })).toBe(
+      'jwt',
+    );
+    expect(
+      lagoSignatureAlgorithm({ 'x-lago-signature-algorithm': 'hmac', 'x-lago-signature': 'a.b.c' }),
+    ).toBe('hmac');
+    expect(lagoSignatureAlgorithm({ 'x-lago-signature': vector.jwt.token })).toBe('jwt');
+    expect(lagoSignatureAlgorithm({ 'x-lago-signature': vector.hmac.signature })).toBe('hmac');
+    expect(lagoSignatureAlgorithm({ 'x-lago-signature-algorithm': 'rs256' })).toBeUndefined();
   });
 
   it('no error message carries a key or the signature', () => {
