@@ -8,7 +8,8 @@ import type { LifecycleEvents } from '../lifecycle/ports.ts';
 import { mapStack } from './stack-map.ts';
 
 const SECRET_KEY = /secret|password|authorization|signature|credential|token|^key$|privatekey/i;
-const SECRET_VALUE = /whsec_[A-Za-z0-9+/=]+|AWS4-HMAC-SHA256 [^\s"]+|AWS [A-Za-z0-9]+:[A-Za-z0-9+/=]+/g;
+const SECRET_VALUE =
+  /whsec_[A-Za-z0-9+/=]+|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]+|AWS4-HMAC-SHA256 [^\s"]+|AWS [A-Za-z0-9]+:[A-Za-z0-9+/=]+/g;
 export const REDACTED = '[redacted]';
 
 /** Masks values under secret-looking keys, and secret-looking substrings anywhere. */
