@@ -3,6 +3,7 @@
 // suspends the users of every subscription of its customer, and paying the last overdue one
 // enables them again, so the adapter remembers which subscriptions each customer has (learnt when
 // they start) and which of the customer's invoices are overdue.
+import { hasCode } from '../errors.ts';
 import type { LagoDecision, LagoInvoice } from './lago-events.ts';
 import { emailOfSubscription } from './lago-events.ts';
 import type { SubscriptionDependencies, SubscriptionOutcome } from './subscription.ts';
@@ -138,7 +139,7 @@ async function applyToCustomer(
   const remembered = await deps.customers.subscriptionsOf(invoice.customerId);
   const billingIds = [...remembered];
   if (deps.directory !== undefined) {
-    for (const listed of await deps.directory.activeSubscriptions(invoice.customerId)) {
+    for (const listed of await listedSubscriptions(deps.directory, invoice.customerId, deps)) {
       if (deps.plans !== undefined && !deps.plans.has(listed.planCode)) continue;
       if (billingIds.includes(listed.billingId)) continue;
       await deps.customers.addSubscription(invoice.customerId, listed.billingId);
@@ -158,6 +159,31 @@ async function applyToCustomer(
     });
   }
   return { action: 'customer', customerId: invoice.customerId, desired, subscriptions };
+}
+
+/**
+ * Lago's list of the customer's active subscriptions. Lago unreachable throws (the webhook is
+ * answered 5xx and Lago sends it again); Lago refusing the key does not stop the remembered
+ * subscriptions from being acted on: it is logged as an error, and the list is empty.
+ */
+async function listedSubscriptions(
+  directory: LagoSubscriptionDirectory,
+  customerId: string,
+  deps: LagoDependencies,
+): Promise<readonly LagoListedSubscription[]> {
+  try {
+    return await directory.activeSubscriptions(customerId);
+  } catch (error) {
+    if (!hasCode(error, 'configuration')) throw error;
+    deps.events.error(
+      "Lago's subscriptions of the customer could not be listed; only those seen starting are acted on",
+      {
+        customer: customerId,
+        problem: error.message,
+      },
+    );
+    return [];
+  }
 }
 
 function apply(
