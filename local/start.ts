@@ -64,7 +64,8 @@ async function main(): Promise<void> {
   const lago =
     config.lago.webhookHmacKeys !== undefined ||
     config.lago.webhookHmacKeyId !== undefined ||
-    config.lago.webhookPublicKeys !== undefined;
+    config.lago.webhookPublicKeys !== undefined ||
+    config.lago.webhookPublicKeyId !== undefined;
   if (lago) lagoServices(runtime);
   setRuntime(runtime);
   printed.push(

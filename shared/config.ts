@@ -130,6 +130,7 @@ const EnvSchema = z.object({
   LAGO_WEBHOOK_HMAC_KEY: optionalText,
   LAGO_WEBHOOK_HMAC_KEY_ID: optionalText,
   LAGO_WEBHOOK_PUBLIC_KEY: optionalText,
+  LAGO_WEBHOOK_PUBLIC_KEY_ID: optionalText,
   LAGO_API_URL: url.optional(),
   LAGO_API_KEY: optionalText,
   LAGO_API_KEY_ID: optionalText,
@@ -193,6 +194,8 @@ export interface LagoConfig {
   readonly webhookHmacKeyId: string | undefined;
   /** RSA public key(s) for JWT-signed webhooks: PEM, or base64 of it as Lago serves it. */
   readonly webhookPublicKeys: string | undefined;
+  /** A Secrets Manager secret holding the same (several while Lago changes its key). */
+  readonly webhookPublicKeyId: string | undefined;
   /** LAGO_API_URL: the API's base URL without /api/v1; also the `iss` of Lago's JWTs. */
   readonly apiUrl: URL | undefined;
   readonly apiKey: string | undefined;
@@ -313,6 +316,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       webhookHmacKeys: e.LAGO_WEBHOOK_HMAC_KEY,
       webhookHmacKeyId: e.LAGO_WEBHOOK_HMAC_KEY_ID,
       webhookPublicKeys: e.LAGO_WEBHOOK_PUBLIC_KEY,
+      webhookPublicKeyId: e.LAGO_WEBHOOK_PUBLIC_KEY_ID,
       apiUrl: e.LAGO_API_URL,
       apiKey: e.LAGO_API_KEY,
       apiKeyId: e.LAGO_API_KEY_ID,

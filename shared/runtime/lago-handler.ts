@@ -173,23 +173,22 @@ async function verify(
   services: LagoServices,
   invocation: Extract<Invocation, { kind: 'http' }>,
 ): Promise<void> {
-  const input = {
-    headers: invocation.headers,
-    body: invocation.rawBody,
-    publicKeys: services.publicKeys,
-    issuer: services.issuer,
-  };
-  // The HMAC keys are read only for an HMAC delivery: a deployment that verifies JWTs alone leaves
-  // the HMAC secret unset, and reading it would refuse every delivery.
-  if (lagoSignatureAlgorithm(invocation.headers) !== 'hmac') {
-    verifyLagoSignature({ ...input, hmacKeys: [] });
-    return;
-  }
+  const input = { headers: invocation.headers, body: invocation.rawBody, issuer: services.issuer };
+  // Only the keys of the delivery's own algorithm are read: a deployment that verifies one kind
+  // leaves the other's secret unset, and reading it would refuse every delivery.
+  const algorithm = lagoSignatureAlgorithm(invocation.headers);
+  const none = { hmacKeys: [], publicKeys: [] };
+  const keys = async (fresh: boolean) =>
+    algorithm === 'hmac'
+      ? { ...none, hmacKeys: await (fresh ? services.hmacKeys.refresh() : services.hmacKeys.get()) }
+      : algorithm === 'jwt'
+        ? { ...none, publicKeys: await (fresh ? services.publicKeys.refresh() : services.publicKeys.get()) }
+        : none;
   try {
-    verifyLagoSignature({ ...input, hmacKeys: await services.hmacKeys.get() });
+    verifyLagoSignature({ ...input, ...(await keys(false)) });
   } catch (error) {
-    // A key rotated in Secrets Manager since it was cached: look once more before refusing.
+    // A key changed in Secrets Manager since it was cached: look once more before refusing.
     if (!(error instanceof UnauthorizedError) || error.reason !== 'no_matching_signature') throw error;
-    verifyLagoSignature({ ...input, hmacKeys: await services.hmacKeys.refresh() });
+    verifyLagoSignature({ ...input, ...(await keys(true)) });
   }
 }

@@ -21,7 +21,11 @@ export interface LagoServices {
   readonly settings: LagoTranslationOptions & { readonly purgeOnTerminate: boolean };
   /** The organisation's HMAC keys; none when only JWTs are verified. */
   readonly hmacKeys: { get(): Promise<readonly LagoHmacKey[]>; refresh(): Promise<readonly LagoHmacKey[]> };
-  readonly publicKeys: readonly LagoPublicKey[];
+  /** The RSA public keys of Lago's JWTs; none when only HMAC is verified. */
+  readonly publicKeys: {
+    get(): Promise<readonly LagoPublicKey[]>;
+    refresh(): Promise<readonly LagoPublicKey[]>;
+  };
   /** LAGO_API_URL: a JWT's `iss` must name it, when it is set. */
   readonly issuer: string | undefined;
   readonly customers: LagoCustomerStore;
@@ -77,17 +81,20 @@ export function buildLagoServices(
     variable: 'LAGO_WEBHOOK_HMAC_KEY',
     parse: parseLagoHmacKeys,
   });
-  const publicKeys =
-    lago.webhookPublicKeys === undefined
-      ? []
-      : parseLagoPublicKeys(lago.webhookPublicKeys, 'LAGO_WEBHOOK_PUBLIC_KEY');
-  if (hmac === undefined && publicKeys.length === 0) {
+  const publicKeys = textSecret({
+    value: lago.webhookPublicKeys,
+    secretId: lago.webhookPublicKeyId,
+    variable: 'LAGO_WEBHOOK_PUBLIC_KEY',
+    parse: parseLagoPublicKeys,
+  });
+  if (hmac === undefined && publicKeys === undefined) {
     throw new ConfigurationError(
       'LAGO_WEBHOOK_HMAC_KEY',
-      "is not set (nor LAGO_WEBHOOK_HMAC_KEY_ID or LAGO_WEBHOOK_PUBLIC_KEY): POST /lago cannot verify Lago's signature",
+      "is not set (nor LAGO_WEBHOOK_HMAC_KEY_ID, LAGO_WEBHOOK_PUBLIC_KEY or LAGO_WEBHOOK_PUBLIC_KEY_ID): POST /lago cannot verify Lago's signature",
     );
   }
   const none: readonly LagoHmacKey[] = [];
+  const noKeys: readonly LagoPublicKey[] = [];
   const apiKey = textSecret({
     value: lago.apiKey,
     secretId: lago.apiKeyId,
@@ -104,7 +111,7 @@ export function buildLagoServices(
       purgeOnTerminate: lago.purgeOnTerminate,
     },
     hmacKeys: hmac ?? { get: async () => none, refresh: async () => none },
-    publicKeys,
+    publicKeys: publicKeys ?? { get: async () => noKeys, refresh: async () => noKeys },
     issuer: lago.apiUrl?.toString(),
     get customers() {
       return stores.customers();
