@@ -55,6 +55,9 @@ describe('LAGO_* settings', () => {
       plans: undefined,
       fieldName: 'value',
     });
+    expect(loadConfig({ LAGO_WEBHOOK_PUBLIC_KEY_ID: 'lago/public-key' }).lago.webhookPublicKeyId).toBe(
+      'lago/public-key',
+    );
   });
 
   it('USAGE_SINK=lago needs the API URL, a key and at least one metric code', () => {
