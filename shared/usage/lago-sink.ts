@@ -153,7 +153,8 @@ export class LagoSink implements UsageSink {
   readonly #lookup: BillingIdLookup;
   readonly #codes: LagoMetricCodes;
   readonly #field: string;
-  readonly #batchSize: number;
+  /** Lowered when Lago answers `too_many_events` (a self-hosted LAGO_EVENTS_BATCH_MAX_LENGTH under 100). */
+  #batchSize: number;
   readonly #timeoutMs: number;
   readonly #retries: number;
   readonly #baseDelayMs: number;
@@ -267,6 +268,14 @@ export class LagoSink implements UsageSink {
         for (const pending of batch) pending.settle({ ok: true });
         return;
       }
+      if (status === 422 && tooManyEvents(attempt.body) && batch.length > 1) {
+        // Lago takes fewer events a request than this sink sent: halve, and keep the half that is
+        // left over for the next request.
+        this.#batchSize = Math.max(1, Math.floor(batch.length / 2));
+        this.#queue.unshift(...batch.slice(this.#batchSize));
+        batch = batch.slice(0, this.#batchSize);
+        continue;
+      }
       if (status === 422) {
         // Postgres store: the batch was rolled back; the events it already holds are delivered,
         // the others go again, alone.
@@ -345,6 +354,12 @@ export class LagoSink implements UsageSink {
       clearTimeout(timer);
     }
   }
+}
+
+/** Lago's answer to a batch longer than its LAGO_EVENTS_BATCH_MAX_LENGTH. */
+function tooManyEvents(body: unknown): boolean {
+  const details = (body as { error_details?: { events?: unknown } } | undefined)?.error_details;
+  return Array.isArray(details?.events) && details.events.includes('too_many_events');
 }
 
 /** ` (<code>: <fields>)` from Lago's error body: field names and error codes, never values. */

@@ -235,6 +235,24 @@ describe('delivery to Lago', () => {
     expect(fake.totals('value').get('sub-a s3_downloaded_bytes')).toBe(1000n * ((40n * 41n) / 2n));
   });
 
+  it('a Lago that takes fewer events a request (too_many_events) gets smaller batches, and every event once', async () => {
+    fake = await startLagoFake({ apiKey: API_KEY, maxBatchLength: 30 });
+    const sink = new LagoSink({
+      apiUrl: new URL(fake.url),
+      apiKey: keys(API_KEY),
+      billingIds: lookup,
+      codes: CODES,
+    });
+    sinks.push(sink);
+    const outcomes = await Promise.all(messages(40).map((message) => sink.deliver(message)));
+    expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
+    expect(fake.events).toHaveLength(240);
+    const sizes = fake.requests.filter((r) => r.status === 200).map((r) => r.events);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(30);
+    // The three first requests (100, 100, 40 events) were in flight together: each learns once or twice.
+    expect(fake.requests.filter((r) => r.status === 422).length).toBeLessThanOrEqual(6);
+  });
+
   it('Postgres store: a redelivery is acknowledged by its duplicates; a half-known batch stores the rest', async () => {
     const sink = await setUp('postgres');
     const [first, second] = messages(2);
