@@ -4,8 +4,8 @@
 // enables them again, so the adapter remembers which subscriptions each customer has (learnt when
 // they start) and which of the customer's invoices are overdue.
 import { hasCode } from '../errors.ts';
-import type { LagoDecision, LagoInvoice } from './lago-events.ts';
-import { emailOfSubscription } from './lago-events.ts';
+import type { LagoDecision, LagoInvoice } from '../lago/events.ts';
+import { emailOfSubscription } from '../lago/events.ts';
 import type { SubscriptionDependencies, SubscriptionOutcome } from './subscription.ts';
 import { applySubscription } from './subscription.ts';
 

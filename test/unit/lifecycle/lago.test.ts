@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AppError, ConfigurationError, hasCode } from '../../../shared/errors.ts';
+import type { LagoDecision } from '../../../shared/lago/events.ts';
 import type { LagoDependencies, LagoListedSubscription } from '../../../shared/lifecycle/lago.ts';
 import { applyLagoDecision } from '../../../shared/lifecycle/lago.ts';
-import type { LagoDecision } from '../../../shared/lifecycle/lago-events.ts';
 import { sqliteLagoCustomers } from '../../../shared/store/lago-customers.ts';
 import { SqliteStore } from '../../../shared/store/sqlite.ts';
 import { useGatewayPeer } from './gateway-peer.ts';

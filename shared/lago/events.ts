@@ -3,8 +3,8 @@
 // no gateway; the adapter carries the decision out.
 import * as z from 'zod';
 import { InvalidInputError } from '../errors.ts';
+import { parseInput } from '../lifecycle/requests.ts';
 import { billingIdProblem, emailProblem, withRule } from '../ostor/validate.ts';
-import { parseInput } from './requests.ts';
 
 /** One Lago subscription, as the adapter keys its S3 user. */
 export interface LagoSubscription {

@@ -2,7 +2,7 @@
 // other one is ignored; a body missing what a decision needs names the field.
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../shared/errors.ts';
-import { translateLagoWebhook } from '../../../shared/lifecycle/lago-events.ts';
+import { translateLagoWebhook } from '../../../shared/lago/events.ts';
 import {
   invoicePaymentOverdue,
   invoicePaymentStatusUpdated,
