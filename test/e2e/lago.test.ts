@@ -43,7 +43,12 @@ const STRANGER = generateKeyPairSync('rsa', {
 });
 const WEBHOOK_SECRET = generateWebhookSecret();
 const T0 = Date.now() - 3_600_000;
-const CODES = { dl: 's3_downloaded_bytes', ul: 's3_uploaded_bytes', req: 's3_requests' } as const;
+const CODES = {
+  dl: 's3_downloaded_bytes',
+  ul: 's3_uploaded_bytes',
+  req: 's3_requests',
+  storage: 's3_storage_gb_hours',
+} as const;
 
 interface Answer {
   readonly status: number;
@@ -87,6 +92,7 @@ beforeAll(async () => {
     LAGO_METRIC_DOWNLOADED_BYTES: CODES.dl,
     LAGO_METRIC_UPLOADED_BYTES: CODES.ul,
     LAGO_METRIC_REQUESTS: CODES.req,
+    LAGO_METRIC_STORAGE: CODES.storage,
     CREDENTIALS_WEBHOOK_URL: receiver.url,
     USAGE_WEBHOOK_SECRET: receiver.secret,
   });
@@ -157,6 +163,8 @@ function newCustomer(): CustomerInput & { email: string } {
 }
 
 const iso = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
+/** The start of the UTC hour `ms` falls in, as ISO 8601. */
+const hourOf = (ms: number) => new Date(Math.floor(ms / 3_600_000) * 3_600_000).toISOString();
 const userOf = (email: string) => emulator.state.usersWithEmail(email)[0];
 
 function billingIdOf(userId: string): Promise<string | undefined> {
@@ -480,7 +488,7 @@ describe('usage to Lago (USAGE_SINK=lago) through npm start', () => {
     return sums;
   }
 
-  it("each subscription's totals at Lago equal the statistics objects' counters; users without a billingId are unbilled", async () => {
+  it("each subscription's totals at Lago equal the statistics objects' counters, storage in GB-hours; users without a billingId are unbilled", async () => {
     // Prepare: two users made by subscriptions (billingIds), one provisioned by hand (none)
     const customer = newCustomer();
     const subs = [`usage-a.${T0}@lago.test`, `usage-b.${T0}@lago.test`];
@@ -497,6 +505,8 @@ describe('usage to Lago (USAGE_SINK=lago) through npm start', () => {
       { userId: stranger.id, bucket: `s-${T0}` },
     ];
     for (const { userId, bucket } of population) emulator.state.createBucket(userId, bucket);
+    // 2,500 bytes stored by a, none by b: one storage event, for a, in GB-hours.
+    emulator.state.putObject(`a-${T0}`, 'kept.bin', 'x'.repeat(2500));
     const names = emulator.state.seedUsageObjects({
       objects: 150,
       itemsPerObject: 6,
@@ -511,6 +521,7 @@ describe('usage to Lago (USAGE_SINK=lago) through npm start', () => {
       { kind: 'status', status: 429 },
     );
     // Act
+    const before = Date.now();
     const result = await sweep();
     const again = await sweep();
     // Assess
@@ -531,7 +542,15 @@ describe('usage to Lago (USAGE_SINK=lago) through npm start', () => {
     }
     for (const [key, value] of expected) if (value === 0n) expected.delete(key);
     const mine = lago.events.filter((e) => subs.includes(e.externalSubscriptionId));
-    expect(totalsAtLago(mine)).toEqual(expected);
+    expect(totalsAtLago(mine.filter((e) => e.code !== CODES.storage))).toEqual(expected);
+    // The hour the sweep measured in (the first sweep may straddle an hour's end).
+    const storage = mine.filter((e) => e.code === CODES.storage);
+    expect(storage).toHaveLength(1);
+    const hour = new Date(storage[0]?.timestampMs ?? 0).toISOString();
+    expect([hourOf(before), hourOf(Date.now())]).toContain(hour);
+    expect(storage.map((e) => [e.transactionId, e.externalSubscriptionId, e.properties.value])).toEqual([
+      [`storage-${a.id}-${hour}:storage`, subs[0], '0.0000025'],
+    ]);
     expect(
       lago.events.some((e) => e.externalSubscriptionId === '' || e.transactionId.includes(stranger.id)),
     ).toBe(false);
