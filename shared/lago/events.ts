@@ -69,6 +69,7 @@ const Subscription = z.looseObject({
   started_at: dateTime.nullish(),
   terminated_at: dateTime.nullish(),
   next_plan_code: z.string({ message: 'must be a string' }).nullish(),
+  status: z.string({ message: 'must be a string' }).nullish(),
   customer: Customer,
 });
 
@@ -141,6 +142,19 @@ export function translateLagoWebhook(body: unknown, options: LagoTranslationOpti
           desired: 'enabled',
           at: required(subscription.started_at, 'subscription.started_at'),
           subscription: ref,
+        };
+      }
+      // Lago sends subscription.terminated also for a pending subscription it cancels (a scheduled
+      // downgrade called off, a start date never reached): status canceled, no terminated_at. It
+      // never started, and the subscription active under the same external_id, if any, goes on.
+      if (
+        subscription.status !== undefined &&
+        subscription.status !== null &&
+        subscription.status !== 'terminated'
+      ) {
+        return {
+          desired: 'ignore',
+          reason: `the subscription is ${subscription.status}, not terminated: it never started`,
         };
       }
       // An upgrade or downgrade terminates the subscription and starts another under the same

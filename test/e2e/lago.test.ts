@@ -260,6 +260,12 @@ describe('subscriptions', () => {
     );
     expect(ended.json).toMatchObject({ action: 'ignored' });
     expect(started.json).toMatchObject({ action: 'enabled', created: false });
+    // A downgrade scheduled, then called off: Lago cancels the pending subscription and says
+    // subscription.terminated for it (status canceled, no terminated_at) under the same external_id.
+    const calledOff = await post(
+      subscriptionTerminated({ externalId: email, customer, terminatedAt: null, status: 'canceled' }),
+    );
+    expect(calledOff).toMatchObject({ status: 200, json: { action: 'ignored' } });
     expect(userOf(email)?.id).toBe(before?.id);
     expect(userOf(email)?.state).toBe('enabled');
   });

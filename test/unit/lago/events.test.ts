@@ -95,6 +95,20 @@ describe('subscription events', () => {
     expect(decision.desired).toBe('ignore');
   });
 
+  it('terminated for a pending subscription Lago cancels (status canceled, no terminated_at) is ignored', () => {
+    // Lago's TerminateService on a pending subscription: marked canceled, the webhook sent all the same.
+    const canceled = wire(
+      subscriptionTerminated({
+        externalId: 'sub_0001',
+        customer: acme,
+        terminatedAt: null,
+        status: 'canceled',
+      }),
+    );
+    const decision = translateLagoWebhook(canceled);
+    expect(decision.desired).toBe('ignore');
+  });
+
   it('with LAGO_PLANS: other plans are ignored, and moving to one of them is a termination', () => {
     const plans = new Set(['s3_storage']);
     const other = subscriptionStarted({ externalId: 'sub_0002', customer: acme, planCode: 'compute' });
