@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const DOMAIN = ['shared/lifecycle', 'shared/usage'];
+const DOMAIN = ['shared/lifecycle', 'shared/usage', 'shared/stripe', 'shared/lago'];
 // (@smithy/signature-v4 is allowed: the Signature V4 algorithm under shared/signing, not an AWS client.)
 const FORBIDDEN_PACKAGES = [/^@aws-sdk\//, /^@aws-lambda-powertools\//, /^aws-lambda$/, /^aws-cdk-lib/];
 const FORBIDDEN_FOLDERS = ['shared/runtime/', 'shared/store/', 'infra/', 'functions/', 'local/'];
@@ -60,7 +60,7 @@ describe('the domain folders', () => {
     '%s reach no wiring, AWS SDK, Powertools or Lambda types, even through what they import',
     (folder) => {
       const files = tsFiles(folder);
-      expect(files.length).toBeGreaterThan(3);
+      expect(files.length).toBeGreaterThan(0);
       expect(files.flatMap(violations)).toEqual([]);
     },
   );
