@@ -88,6 +88,13 @@ describe('the domain folders', () => {
 });
 
 describe('the shared code', () => {
+  it('keeps every module of the sweep under 300 lines', () => {
+    const long = tsFiles('shared/usage')
+      .map((file) => ({ file, lines: readFileSync(join(ROOT, file), 'utf8').split('\n').length }))
+      .filter(({ lines }) => lines > 300);
+    expect(long).toEqual([]);
+  });
+
   it('inspects errors through hasCode, systemCode or instanceof, never a cast to an ad-hoc shape', () => {
     const casts = tsFiles('shared').flatMap((file) =>
       readFileSync(join(ROOT, file), 'utf8')
