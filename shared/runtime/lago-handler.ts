@@ -14,7 +14,7 @@ import type { LagoOutcome } from '../lifecycle/lago.ts';
 import { applyLagoDecision } from '../lifecycle/lago.ts';
 import type { LifecycleEvents } from '../lifecycle/ports.ts';
 import { lagoSignatureAlgorithm, verifyLagoSignature } from '../signing/lago.ts';
-import { mapError } from './error-response.ts';
+import { answerFailure } from './failure.ts';
 import { type IdempotentRunner, makeIdempotentRunner } from './idempotency.ts';
 import type { Invocation } from './invocation.ts';
 import { classifyInvocation, jsonResponse } from './invocation.ts';
@@ -24,7 +24,6 @@ import { HEALTH_PATH, type LambdaHandler } from './lifecycle-handler.ts';
 import { createLogger, createMetrics, eventsFrom } from './logging.ts';
 import type { Runtime } from './runtime.ts';
 import { getRuntime } from './runtime.ts';
-import { withMappedStack } from './stack-map.ts';
 
 /** The function's name: its route, its log `service` and its metrics' `service` dimension. */
 export const LAGO_FUNCTION = 'lago';
@@ -134,19 +133,13 @@ export function createLagoHandler(runtimeOf: () => Runtime = getRuntime): Lambda
       });
       return invocation.kind === 'http' ? jsonResponse(200, result) : result;
     } catch (error) {
-      const mapped = mapError(error);
-      metrics.addDimension('outcome', mapped.fault ? 'fault' : 'refused');
-      metrics.addMetric('events', MetricUnit.Count, 1);
-      const details = {
-        id: uniqueKey,
-        source: invocation.kind,
-        status: mapped.status,
-        error: mapped.body.error,
-      };
-      if (mapped.fault) logger.error('lago event failed', { ...details, cause: error });
-      else logger.warn('lago event refused', details);
-      if (invocation.kind === 'http') return jsonResponse(mapped.status, mapped.body);
-      throw withMappedStack(error);
+      return answerFailure(error, {
+        invocation,
+        logger,
+        metrics,
+        subject: 'lago event',
+        details: { id: uniqueKey },
+      });
     }
   };
 

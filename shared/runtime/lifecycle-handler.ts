@@ -13,14 +13,13 @@ import type { LifecycleEvents } from '../lifecycle/ports.ts';
 import type { EventType } from '../lifecycle/requests.ts';
 import { Envelope, parseInput } from '../lifecycle/requests.ts';
 import { verifyWebhook } from '../signing/index.ts';
-import { mapError } from './error-response.ts';
+import { answerFailure } from './failure.ts';
 import { type IdempotentRunner, makeIdempotentRunner } from './idempotency.ts';
-import type { HttpResponse, Invocation } from './invocation.ts';
+import type { Invocation } from './invocation.ts';
 import { classifyInvocation, jsonResponse } from './invocation.ts';
 import { createLogger, createMetrics, eventsFrom } from './logging.ts';
 import type { Runtime } from './runtime.ts';
 import { getRuntime } from './runtime.ts';
-import { withMappedStack } from './stack-map.ts';
 
 /**
  * How long a delivered webhook-id is remembered: the contract asks for at least 24 hours, and the
@@ -131,19 +130,13 @@ export function createLifecycleHandler<Request, Result>(
       logger.info('event handled', { type: definition.type, source: invocation.kind, webhookId });
       return invocation.kind === 'http' ? jsonResponse(200, result) : result;
     } catch (error) {
-      const mapped = mapError(error);
-      metrics.addDimension('outcome', mapped.fault ? 'fault' : 'refused');
-      metrics.addMetric('events', MetricUnit.Count, 1);
-      const details = {
-        type: definition.type,
-        source: invocation.kind,
-        status: mapped.status,
-        error: mapped.body.error,
-      };
-      if (mapped.fault) logger.error('event failed', { ...details, cause: error });
-      else logger.warn('event refused', details);
-      if (invocation.kind === 'http') return jsonResponse(mapped.status, mapped.body) satisfies HttpResponse;
-      throw withMappedStack(error);
+      return answerFailure(error, {
+        invocation,
+        logger,
+        metrics,
+        subject: 'event',
+        details: { type: definition.type },
+      });
     }
   };
 

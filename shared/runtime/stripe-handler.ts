@@ -16,7 +16,7 @@ import { applySubscription } from '../lifecycle/subscription.ts';
 import { verifyStripeSignature } from '../signing/index.ts';
 import type { StripeEventEnvelope } from '../stripe/events.ts';
 import { parseStripeEvent, translateStripeEvent } from '../stripe/events.ts';
-import { mapError } from './error-response.ts';
+import { answerFailure } from './failure.ts';
 import { type IdempotentRunner, makeIdempotentRunner } from './idempotency.ts';
 import type { Invocation } from './invocation.ts';
 import { classifyInvocation, jsonResponse } from './invocation.ts';
@@ -24,7 +24,6 @@ import { HEALTH_PATH, type LambdaHandler, parseJson } from './lifecycle-handler.
 import { createLogger, createMetrics, eventsFrom } from './logging.ts';
 import type { Runtime } from './runtime.ts';
 import { getRuntime } from './runtime.ts';
-import { withMappedStack } from './stack-map.ts';
 import type { StripeServices } from './stripe-services.ts';
 import { stripeServicesOf } from './stripe-services.ts';
 
@@ -109,19 +108,13 @@ export function createStripeHandler(runtimeOf: () => Runtime = getRuntime): Lamb
       });
       return invocation.kind === 'http' ? jsonResponse(200, result) : result;
     } catch (error) {
-      const mapped = mapError(error);
-      metrics.addDimension('outcome', mapped.fault ? 'fault' : 'refused');
-      metrics.addMetric('events', MetricUnit.Count, 1);
-      const details = {
-        id: eventId,
-        source: invocation.kind,
-        status: mapped.status,
-        error: mapped.body.error,
-      };
-      if (mapped.fault) logger.error('stripe event failed', { ...details, cause: error });
-      else logger.warn('stripe event refused', details);
-      if (invocation.kind === 'http') return jsonResponse(mapped.status, mapped.body);
-      throw withMappedStack(error);
+      return answerFailure(error, {
+        invocation,
+        logger,
+        metrics,
+        subject: 'stripe event',
+        details: { id: eventId },
+      });
     }
   };
 
