@@ -143,19 +143,14 @@ export class LagoApi implements LagoSubscriptionDirectory {
     key: string,
     timeoutMs: number,
   ): Promise<{ status: number | undefined; body: unknown; reason: string }> {
-    const abort = new AbortController();
-    const timer = setTimeout(
-      () => abort.abort(new DOMException('Lago timed out', 'TimeoutError')),
-      timeoutMs,
-    );
     try {
-      const response = await this.#pool.request({
+      const response = await this.#pool.send({
         method: 'GET',
         path: `${this.#prefix}${path}`,
         headers: { authorization: `Bearer ${key}`, accept: 'application/json' },
-        signal: abort.signal,
+        timeoutMs,
       });
-      const text = await response.body.text();
+      const text = response.body;
       let body: unknown;
       try {
         body = JSON.parse(text);
@@ -166,8 +161,6 @@ export class LagoApi implements LagoSubscriptionDirectory {
     } catch (error) {
       const code = systemCode(error) ?? (error instanceof Error ? error.name : 'error');
       return { status: undefined, body: undefined, reason: `no answer from Lago (${code})` };
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

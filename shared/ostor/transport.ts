@@ -7,7 +7,7 @@ import { backoffDelay } from '../backoff.ts';
 import { checkGatewayUrl } from '../config.ts';
 import { timeLeft } from '../deadline.ts';
 import { ConfigurationError, InvalidInputError, systemCode } from '../errors.ts';
-import { Pool } from '../http/pool.ts';
+import { Pool, type ResponseHeaders } from '../http/pool.ts';
 import type { Credentials } from '../signing/sigv2.ts';
 import { signRequestV2 } from '../signing/sigv2.ts';
 import { signRequestV4 } from '../signing/sigv4.ts';
@@ -332,7 +332,7 @@ export class GatewayTransport {
     const redact = redactor([credentials.secretAccessKey, ...secretsOfAuthorization(headers.authorization)]);
     const base = { operation: request.operation, attempts };
     let status: number;
-    let responseHeaders: Record<string, string | string[] | undefined>;
+    let responseHeaders: ResponseHeaders;
     let body: string;
     try {
       // Within an invocation's deadline, no attempt may wait longer than the time that is left.
@@ -343,7 +343,7 @@ export class GatewayTransport {
               headersTimeout: Math.max(1, Math.min(this.#headersTimeoutMs, Math.floor(timeLeftMs))),
               bodyTimeout: Math.max(1, Math.min(this.#bodyTimeoutMs, Math.floor(timeLeftMs))),
             };
-      const response = await this.#pool.request({
+      const response = await this.#pool.send({
         method: request.method,
         path: query === '' ? path : `${path}?${query}`,
         headers,
@@ -352,12 +352,7 @@ export class GatewayTransport {
       });
       status = response.statusCode;
       responseHeaders = response.headers;
-      try {
-        body = await response.body.text();
-      } catch (error) {
-        if (status >= 200 && status < 300) throw error;
-        body = '';
-      }
+      body = response.body;
     } catch (error) {
       return transportFailure(error, base);
     }

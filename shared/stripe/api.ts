@@ -178,14 +178,8 @@ export class StripeApi {
     key: string,
     timeoutMs: number,
   ): Promise<{ status: number | undefined; body: unknown; retryable: boolean; reason: string }> {
-    // A timer cleared as soon as the answer is in (see webhook-sink.ts for why not AbortSignal.timeout).
-    const abort = new AbortController();
-    const timer = setTimeout(
-      () => abort.abort(new DOMException('Stripe timed out', 'TimeoutError')),
-      timeoutMs,
-    );
     try {
-      const response = await this.#pool.request({
+      const response = await this.#pool.send({
         method,
         path: `${this.#prefix}${path}`,
         headers: {
@@ -194,9 +188,9 @@ export class StripeApi {
           ...(form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
         },
         ...(form === undefined ? {} : { body: form.toString() }),
-        signal: abort.signal,
+        timeoutMs,
       });
-      const text = await response.body.text();
+      const text = response.body;
       const status = response.statusCode;
       let body: unknown;
       try {
@@ -216,8 +210,6 @@ export class StripeApi {
         retryable: true,
         reason: `no answer from Stripe (${systemCode(error) ?? (error instanceof Error ? error.name : 'error')})`,
       };
-    } finally {
-      clearTimeout(timer);
     }
   }
 }
