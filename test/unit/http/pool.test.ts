@@ -37,7 +37,7 @@ describe('Pool', () => {
   });
 
   it('sends method, path, headers and body, and answers status, headers and the whole body', async () => {
-    const seen: { method?: string; url?: string; header?: string; body?: string }[] = [];
+    const seen: { method: string | undefined; url: string | undefined; header: string; body: string }[] = [];
     const big = 'é'.repeat(100_000); // several chunks, a multi-byte character across their edges
     const origin = await serve((req, res) => {
       let body = '';
