@@ -3,129 +3,60 @@
 // more than once, then fresh sweeps resume. Whatever happens: no object is lost, none is deleted
 // before the receiver said 2xx, none is sent again once the ledger holds its 2xx, and every
 // redelivery carries the same bytes. The gateway and the receiver are in-memory fakes here (the
-// property is about the ledger's state machine); the ledger is each real adapter in turn: SQLite
-// (local) and DynamoDB over dynalite (deployed), a fresh table per run.
+// property is about the ledger's state machine; the world they share with the Stripe and Lago crash
+// tests is crash-world.ts); the ledger is each real adapter in turn: SQLite (local) and DynamoDB
+// over dynalite (deployed), a fresh table per run.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalDynamo, startDynalite } from '../../../bench/lib/dynalite.ts';
-import { GatewayNotFoundError } from '../../../shared/ostor/errors.ts';
-import type { BucketInfo, UsageObject } from '../../../shared/ostor/schemas.ts';
 import { DynamoUsageLedger } from '../../../shared/store/ledger-dynamodb.ts';
 import { SqliteUsageLedger } from '../../../shared/store/ledger-sqlite.ts';
-import type { LeaseResult, NewLedgerEntry, UsageLedger } from '../../../shared/usage/ledger.ts';
+import type { UsageLedger } from '../../../shared/usage/ledger.ts';
 import type { OutboundMessage } from '../../../shared/usage/messages.ts';
 import type { DeliveryOutcome, UsageSink } from '../../../shared/usage/sink.ts';
-import type { UsageEvents, UsageGateway } from '../../../shared/usage/sweep.ts';
 import { sweepUsage } from '../../../shared/usage/sweep.ts';
+import {
+  addStatisticsObjects,
+  CrashWorld,
+  crashingGateway,
+  crashingLedger,
+  crashPlanArb,
+  silentEvents,
+  sweepOptions,
+  sweepThroughCrashes,
+  TEN_MINUTES_MS,
+} from './crash-world.ts';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 1_000);
 /** Each DynamoDB run makes a table and talks HTTP: fewer runs in the suite, all of them with PROPERTY_RUNS. */
 const DYNAMO_RUNS = Number(process.env.PROPERTY_RUNS ?? 300);
+const DAY_MS = 86_400_000;
 
-const STEPS = ['list', 'read', 'record', 'deliver', 'mark', 'delete', 'markDeleted'] as const;
-type Step = (typeof STEPS)[number];
-
-interface CrashPlan {
-  readonly step: Step;
-  /** The n-th time the step comes up in that sweep. */
-  readonly occurrence: number;
-  /** Die before the step takes effect, or after it took effect but before the sweep learns it did. */
-  readonly when: 'before' | 'after';
-}
-
-class Crash extends Error {
-  constructor() {
-    super('the process died');
-  }
-}
-
-/** Decides when the process dies; once dead, nothing takes effect any more. */
-class Fate {
-  dead = false;
-  plan: CrashPlan | undefined;
-  readonly #counts = new Map<Step, number>();
-
-  arm(plan: CrashPlan | undefined): void {
-    this.dead = false;
-    this.plan = plan;
-    this.#counts.clear();
-  }
-
-  alive(): void {
-    if (this.dead) throw new Crash();
-  }
-
-  async step<T>(step: Step, effect: () => T | Promise<T>): Promise<T> {
-    // Yield so that concurrent workers interleave as they would over a network.
-    await Promise.resolve();
-    this.alive();
-    const n = (this.#counts.get(step) ?? 0) + 1;
-    this.#counts.set(step, n);
-    const hit = this.plan?.step === step && this.plan.occurrence === n;
-    if (hit && this.plan?.when === 'before') {
-      this.dead = true;
-      throw new Crash();
-    }
-    const result = await effect();
-    await Promise.resolve();
-    // The effect happened; an answer that comes back to a dead process is lost.
-    this.alive();
-    if (hit) {
-      this.dead = true;
-      throw new Crash();
-    }
-    return result;
-  }
-}
-
-interface World {
-  readonly fate: Fate;
-  readonly objects: Map<string, UsageObject>;
-  readonly open: ReadonlySet<string>;
-  readonly acks: Map<string, number>;
-  readonly bodies: Map<string, Set<string>>;
-  readonly violations: string[];
+/** The crash world with an in-memory webhook receiver: what it took, and how it answers. */
+class ReceiverWorld extends CrashWorld {
+  /** Objects of periods not yet over: never to be sent or deleted. */
+  readonly open = new Set<string>();
+  /** 2xx answers per message id. */
+  readonly acks = new Map<string, number>();
+  /** Every body received per message id. */
+  readonly bodies = new Map<string, Set<string>>();
   /** Receiver answers for successive attempts, cycled; true is 2xx. */
   answers: readonly boolean[];
-  attempt: number;
+  attempt = 0;
+
+  constructor(answers: readonly boolean[]) {
+    super();
+    this.answers = answers;
+  }
 }
 
-function fakeGateway(world: World): UsageGateway {
-  const sorted = () => [...world.objects.keys()].sort();
-  return {
-    listUsage: (options) =>
-      world.fate.step('list', () => {
-        const names = sorted().filter((name) => options.after === undefined || name > options.after);
-        const limit = options.limit ?? 1000;
-        return { names: names.slice(0, limit), truncated: names.length > limit };
-      }),
-    getUsage: (name) =>
-      world.fate.step('read', () => {
-        const object = world.objects.get(name);
-        if (object === undefined) throw new GatewayNotFoundError({ operation: 'usage.get' });
-        return object;
-      }),
-    deleteUsage: (name) =>
-      world.fate.step('delete', () => {
-        if (!world.acks.has(name)) world.violations.push(`deleted before a 2xx: ${name}`);
-        if (world.open.has(name)) world.violations.push(`deleted an open object: ${name}`);
-        if (!world.objects.delete(name)) throw new GatewayNotFoundError({ operation: 'usage.delete' });
-      }),
-    listUsers: async () => {
-      world.fate.alive();
-      return [{ userId: 'a14040e0b2ef8b28', email: 'alice@example.com' }];
-    },
-    listBuckets: async (): Promise<BucketInfo[]> => [],
-  };
-}
-
-function fakeReceiver(world: World, ledger: UsageLedger, now: () => number): UsageSink {
+function fakeReceiver(world: ReceiverWorld, ledger: UsageLedger): UsageSink {
   return {
     kind: 'webhook',
     target: 'memory',
     deliver: async (message: OutboundMessage): Promise<DeliveryOutcome> => {
       // Checked against the ledger's own truth, not through the crashing wrapper.
-      const known = (await ledger.get(message.id, now()))?.state;
+      const known = (await ledger.get(message.id, world.now))?.state;
       if (known === 'delivered' || known === 'deleted') {
         world.violations.push(`sent again after the ledger recorded its 2xx: ${message.id}`);
       }
@@ -143,35 +74,6 @@ function fakeReceiver(world: World, ledger: UsageLedger, now: () => number): Usa
   };
 }
 
-/** The real ledger behind the process's fate: each write is a step that may die. */
-function crashingLedger(inner: UsageLedger, fate: Fate): UsageLedger {
-  return {
-    record: (entry: NewLedgerEntry) => fate.step('record', () => inner.record(entry)),
-    get: (name, now) => inner.get(name, now),
-    markDelivered: (name, at) => fate.step('mark', () => inner.markDelivered(name, at)),
-    markDeleted: (name, at) => fate.step('markDeleted', () => inner.markDeleted(name, at)),
-    // The sweep groups the writes of the objects in flight: a crash takes a whole batch's write or none of it.
-    recordAll: (entries) => fate.step('record', () => inner.recordAll(entries)),
-    markAllDelivered: (entries, at) => fate.step('mark', () => inner.markAllDelivered(entries, at)),
-    markAllDeleted: (entries, at) => fate.step('markDeleted', () => inner.markAllDeleted(entries, at)),
-    acquireLease: async (owner, now, expiresAt): Promise<LeaseResult> => {
-      fate.alive();
-      return inner.acquireLease(owner, now, expiresAt);
-    },
-    renewLease: async (owner, expiresAt) => {
-      fate.alive();
-      return inner.renewLease(owner, expiresAt);
-    },
-    releaseLease: async (owner) => {
-      fate.alive();
-      await inner.releaseLease(owner);
-    },
-    close: () => inner.close(),
-  };
-}
-
-const silent: UsageEvents = { info() {}, warn() {}, error() {} };
-
 const itemArb = fc.record({
   bucket: fc.constantFrom('photos', 'backup', 'logs'),
   epoch: fc.nat(3),
@@ -179,16 +81,10 @@ const itemArb = fc.record({
   uploaded: fc.bigInt({ min: 0n, max: 2n ** 40n }),
 });
 
-const planArb: fc.Arbitrary<CrashPlan> = fc.record({
-  step: fc.constantFrom(...STEPS),
-  occurrence: fc.integer({ min: 1, max: 6 }),
-  when: fc.constantFrom('before' as const, 'after' as const),
-});
-
 const scenarioArb = fc.record({
   closed: fc.array(fc.array(itemArb, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 10 }),
   open: fc.nat(2),
-  crashes: fc.array(planArb, { minLength: 1, maxLength: 3 }),
+  crashes: fc.array(crashPlanArb(6), { minLength: 1, maxLength: 3 }),
   answers: fc.array(fc.boolean(), { minLength: 1, maxLength: 6 }),
   concurrency: fc.integer({ min: 1, max: 4 }),
   pageSize: fc.integer({ min: 1, max: 4 }),
@@ -219,20 +115,13 @@ describe.each([
       await fc.assert(
         fc.asyncProperty(scenarioArb, async (scenario) => {
           // Prepare
-          let now = Date.parse('2026-11-26T12:00:00Z');
-          const objects = new Map<string, UsageObject>();
-          const closedNames: string[] = [];
-          scenario.closed.forEach((items, i) => {
-            const start = now - 30 * 86_400_000 + i * 1_800_000;
-            const name = `s3-usage-8000000000000065-${new Date(start).toISOString()}-1800`;
-            closedNames.push(name);
-            objects.set(name, {
-              name,
-              fmtVersion: 1,
-              serviceId: '8000000000000065',
-              startTs: start / 1000,
-              period: 1800,
-              items: items.map((it) => ({
+          const world = new ReceiverWorld(scenario.answers);
+          const closedNames = addStatisticsObjects(
+            world,
+            '8000000000000065',
+            world.now - 30 * DAY_MS,
+            scenario.closed.map((items) =>
+              items.map((it) => ({
                 bucket: it.bucket,
                 epoch: it.epoch,
                 userId: 'a14040e0b2ef8b28',
@@ -240,84 +129,64 @@ describe.each([
                 ops: { put: it.put, get: 0, list: 0, other: 0 },
                 bytes: { uploaded: it.uploaded, downloaded: 0n },
               })),
-            });
-          });
-          const open = new Set<string>();
-          for (let i = 0; i < scenario.open; i++) {
-            const start = now + 86_400_000 + i * 1_800_000;
-            const name = `s3-usage-8000000000000066-${new Date(start).toISOString()}-1800`;
-            open.add(name);
-            objects.set(name, {
-              name,
-              fmtVersion: 1,
-              serviceId: '8000000000000066',
-              startTs: start / 1000,
-              period: 1800,
-              items: [],
-            });
-          }
-          const source = new Map(objects);
-          const fate = new Fate();
-          const world: World = {
-            fate,
-            objects,
-            open,
-            acks: new Map(),
-            bodies: new Map(),
-            violations: [],
-            answers: scenario.answers,
-            attempt: 0,
-          };
+            ),
+          );
+          const openNames = addStatisticsObjects(
+            world,
+            '8000000000000066',
+            world.now + DAY_MS,
+            Array.from({ length: scenario.open }, () => []),
+          );
+          for (const name of openNames) world.open.add(name);
+          const source = new Map(world.objects);
           const real = await make();
-          const ledger = crashingLedger(real, fate);
           const deps = {
-            gateway: fakeGateway(world),
-            ledger,
-            sink: fakeReceiver(world, real, () => now),
-            events: silent,
+            gateway: crashingGateway(world, {
+              users: [{ userId: 'a14040e0b2ef8b28', email: 'alice@example.com' }],
+              checkDeletion: (name) => {
+                if (!world.acks.has(name)) world.violations.push(`deleted before a 2xx: ${name}`);
+                if (world.open.has(name)) world.violations.push(`deleted an open object: ${name}`);
+              },
+            }),
+            ledger: crashingLedger(real, world.fate),
+            sink: fakeReceiver(world, real),
+            events: silentEvents,
+            clock: world.clock,
           };
-          const options = {
-            graceSeconds: 300,
-            concurrency: scenario.concurrency,
-            pageSize: scenario.pageSize,
-            storage: false,
-            remainingMs: () => 120_000,
-          };
+          const options = sweepOptions(scenario, false);
+          const sweep = () => sweepUsage(deps, options);
           const windows = new Map<string, number>();
-          const run = () =>
-            sweepUsage({ ...deps, clock: () => now }, options).catch((error: unknown) => {
-              if (!(error instanceof Crash)) throw error;
-              return undefined;
-            });
 
-          // Act: sweeps that die, each followed by a look at what the crash left behind
-          for (const plan of scenario.crashes) {
-            now += 600_000;
-            fate.arm(plan);
-            await run();
-            if (!fate.dead) continue;
-            // Acknowledged but not yet recorded as delivered: the one window no sweep can close.
-            for (const name of world.acks.keys()) {
-              if ((await real.get(name, now))?.state === 'read')
-                windows.set(name, (windows.get(name) ?? 0) + 1);
-            }
-            fate.arm(undefined);
-            const blocked = await sweepUsage({ ...deps, clock: () => now }, options);
-            expect(blocked.result.leaseHeld).toBe(true);
-          }
-          // ...then a fresh sweep after the dead one's lease has lapsed, with a receiver that says yes
-          now += 600_000;
-          fate.arm(undefined);
-          world.answers = [true];
-          const final = await sweepUsage({ ...deps, clock: () => now }, options);
+          // Act: sweeps that die, each followed by a look at what the crash left behind, then a fresh
+          // sweep after the dead one's lease has lapsed, with a receiver that says yes
+          const final = await sweepThroughCrashes(
+            world,
+            sweep,
+            scenario.crashes.map((plan) => ({ plan, afterMs: TEN_MINUTES_MS })),
+            {
+              afterDeath: async () => {
+                // Acknowledged but not yet recorded as delivered: the one window no sweep can close.
+                for (const name of world.acks.keys()) {
+                  if ((await real.get(name, world.now))?.state === 'read')
+                    windows.set(name, (windows.get(name) ?? 0) + 1);
+                }
+                world.fate.arm(undefined);
+                const blocked = await sweep();
+                expect(blocked.result.leaseHeld).toBe(true);
+              },
+              heal: () => {
+                world.answers = [true];
+              },
+            },
+          );
           const states = new Map<string, string | undefined>();
-          for (const name of closedNames) states.set(name, (await real.get(name, now))?.state);
+          for (const name of closedNames) states.set(name, (await real.get(name, world.now))?.state);
           await real.close();
 
           // Assess
           expect(world.violations).toEqual([]);
           expect(final.result.failed).toBe(0);
-          expect([...objects.keys()].sort()).toEqual([...open].sort());
+          expect([...world.objects.keys()].sort()).toEqual([...world.open].sort());
           for (const name of closedNames) {
             const acks = world.acks.get(name) ?? 0;
             expect(acks).toBeGreaterThanOrEqual(1);
@@ -330,7 +199,7 @@ describe.each([
             const expected = source.get(name)?.items.reduce((sum, item) => sum + item.ops.put, 0);
             expect(sent.data.records.reduce((sum, r) => sum + r.ops.put, 0)).toBe(expected);
           }
-          for (const name of open) expect(world.bodies.has(name)).toBe(false);
+          for (const name of world.open) expect(world.bodies.has(name)).toBe(false);
         }),
         { numRuns: runs },
       );

@@ -10,23 +10,33 @@
 // events, and a user without a billingId is never sent.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GatewayNotFoundError } from '../../../shared/ostor/errors.ts';
-import type { BucketInfo, UsageObject } from '../../../shared/ostor/schemas.ts';
+import type { BucketInfo } from '../../../shared/ostor/schemas.ts';
 import { SqliteUsageLedger } from '../../../shared/store/ledger-sqlite.ts';
 import { SqliteStore } from '../../../shared/store/sqlite.ts';
 import { meterEventApi, StripeApi } from '../../../shared/stripe/api.ts';
-import type { LeaseResult, NewLedgerEntry, UsageLedger } from '../../../shared/usage/ledger.ts';
-import type { OutboundMessage } from '../../../shared/usage/messages.ts';
-import type { DeliveryOutcome, UsageSink } from '../../../shared/usage/sink.ts';
 import { StripeSink } from '../../../shared/usage/stripe-sink.ts';
-import type { UsageEvents, UsageGateway } from '../../../shared/usage/sweep.ts';
 import { sweepUsage } from '../../../shared/usage/sweep.ts';
 import type { Fault, StripeFake } from '../../e2e/stripe-fake.ts';
 import { startStripeFake } from '../../e2e/stripe-fake.ts';
+import {
+  addStatisticsObjects,
+  billedItem,
+  billedItemArb,
+  CrashWorld,
+  crashingGateway,
+  crashingLedger,
+  crashingSink,
+  crashPlanArb,
+  expectedTotals,
+  silentEvents,
+  sweepOptions,
+  sweepThroughCrashes,
+  USER_DIRECTORY,
+  USERS,
+} from './crash-world.ts';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 150);
 const METERS = { downloaded_bytes: 'dl', uploaded_bytes: 'ul', requests: 'req', storage: 'st' } as const;
-const USERS = ['a14040e0b2ef8b28', 'b25151f1c3f09c39', 'c36262a2d4a1ad4a'] as const;
 /** The third user has no billing id: its usage is unbilled and must never reach Stripe. */
 const BILLING = new Map<string, string>([
   [USERS[0], 'cus_Alice'],
@@ -34,163 +44,22 @@ const BILLING = new Map<string, string>([
 ]);
 const STORED = 5_000_000_000n;
 
-const STEPS = ['list', 'read', 'record', 'deliver', 'mark', 'delete', 'markDeleted'] as const;
-type Step = (typeof STEPS)[number];
+/** Buckets of the first and the third user (no billing id), each holding STORED bytes. */
+const BUCKETS = [bucket('alice-photos', USERS[0]), bucket('carol-data', USERS[2])];
 
-interface CrashPlan {
-  readonly step: Step;
-  readonly occurrence: number;
-  readonly when: 'before' | 'after';
-}
-
-class Crash extends Error {
-  constructor() {
-    super('the process died');
-  }
-}
-
-/** Decides when the process dies; once dead, nothing takes effect any more. */
-class Fate {
-  dead = false;
-  plan: CrashPlan | undefined;
-  readonly #counts = new Map<Step, number>();
-
-  arm(plan: CrashPlan | undefined): void {
-    this.dead = false;
-    this.plan = plan;
-    this.#counts.clear();
-  }
-
-  alive(): void {
-    if (this.dead) throw new Crash();
-  }
-
-  async step<T>(step: Step, effect: () => T | Promise<T>): Promise<T> {
-    await Promise.resolve();
-    this.alive();
-    const n = (this.#counts.get(step) ?? 0) + 1;
-    this.#counts.set(step, n);
-    const hit = this.plan?.step === step && this.plan.occurrence === n;
-    if (hit && this.plan?.when === 'before') {
-      this.dead = true;
-      throw new Crash();
-    }
-    const result = await effect();
-    await Promise.resolve();
-    this.alive();
-    if (hit) {
-      this.dead = true;
-      throw new Crash();
-    }
-    return result;
-  }
-}
-
-interface World {
-  readonly fate: Fate;
-  readonly objects: Map<string, UsageObject>;
-  /** Messages whose every event Stripe acknowledged, per the sink. */
-  readonly acknowledged: Set<string>;
-  readonly violations: string[];
-}
-
-function fakeGateway(world: World): UsageGateway {
-  const sorted = () => [...world.objects.keys()].sort();
-  const bucket = (name: string, ownerId: string): BucketInfo => ({
+function bucket(name: string, ownerId: string): BucketInfo {
+  return {
     name,
     ownerId,
     epoch: 0,
     createdAt: '2026-01-01T00:00:00.000Z',
     size: { current: STORED, hIntegral: 0n, hmax: STORED, lastTs: 0 },
-  });
-  return {
-    listUsage: (options) =>
-      world.fate.step('list', () => {
-        const names = sorted().filter((name) => options.after === undefined || name > options.after);
-        const limit = options.limit ?? 1000;
-        return { names: names.slice(0, limit), truncated: names.length > limit };
-      }),
-    getUsage: (name) =>
-      world.fate.step('read', () => {
-        const object = world.objects.get(name);
-        if (object === undefined) throw new GatewayNotFoundError({ operation: 'usage.get' });
-        return object;
-      }),
-    deleteUsage: (name) =>
-      world.fate.step('delete', () => {
-        if (!world.acknowledged.has(name))
-          world.violations.push(`deleted before Stripe held its events: ${name}`);
-        if (!world.objects.delete(name)) throw new GatewayNotFoundError({ operation: 'usage.delete' });
-      }),
-    listUsers: async () => {
-      world.fate.alive();
-      return USERS.map((userId, i) => ({ userId, email: `user${i}@example.com` }));
-    },
-    listBuckets: async () => {
-      world.fate.alive();
-      return [bucket('alice-photos', USERS[0]), bucket('carol-data', USERS[2])];
-    },
   };
 }
 
-/** The real Stripe sink behind the process's fate: the delivery may die before or after Stripe took it. */
-function crashingSink(inner: StripeSink, world: World): UsageSink {
-  return {
-    kind: 'stripe',
-    target: inner.target,
-    deliver: (message: OutboundMessage, options): Promise<DeliveryOutcome> =>
-      world.fate.step('deliver', async () => {
-        const outcome = await inner.deliver(message, options);
-        if (outcome.ok) world.acknowledged.add(message.id);
-        return outcome;
-      }),
-    close: () => inner.close(),
-  };
-}
-
-function crashingLedger(inner: UsageLedger, fate: Fate): UsageLedger {
-  return {
-    record: (entry: NewLedgerEntry) => fate.step('record', () => inner.record(entry)),
-    get: (name, now) => inner.get(name, now),
-    markDelivered: (name, at) => fate.step('mark', () => inner.markDelivered(name, at)),
-    markDeleted: (name, at) => fate.step('markDeleted', () => inner.markDeleted(name, at)),
-    recordAll: (entries) => fate.step('record', () => inner.recordAll(entries)),
-    markAllDelivered: (entries, at) => fate.step('mark', () => inner.markAllDelivered(entries, at)),
-    markAllDeleted: (entries, at) => fate.step('markDeleted', () => inner.markAllDeleted(entries, at)),
-    acquireLease: async (owner, now, expiresAt): Promise<LeaseResult> => {
-      fate.alive();
-      return inner.acquireLease(owner, now, expiresAt);
-    },
-    renewLease: async (owner, expiresAt) => {
-      fate.alive();
-      return inner.renewLease(owner, expiresAt);
-    },
-    releaseLease: async (owner) => {
-      fate.alive();
-      await inner.releaseLease(owner);
-    },
-    close: () => inner.close(),
-  };
-}
-
-const silent: UsageEvents = { info() {}, warn() {}, error() {} };
-
-const itemArb = fc.record({
-  user: fc.integer({ min: 0, max: USERS.length - 1 }),
-  bucket: fc.constantFrom('photos', 'backup'),
-  epoch: fc.nat(2),
-  put: fc.nat(1000),
-  get: fc.nat(1000),
-  uploaded: fc.bigInt({ min: 0n, max: 2n ** 40n }),
-  // Up to 2^52: a total may pass Stripe's 15 digits and go as several events.
-  downloaded: fc.bigInt({ min: 0n, max: 2n ** 52n }),
-});
-
-const planArb: fc.Arbitrary<CrashPlan> = fc.record({
-  step: fc.constantFrom(...STEPS),
-  occurrence: fc.integer({ min: 1, max: 4 }),
-  when: fc.constantFrom('before' as const, 'after' as const),
-});
+// Up to 2^52: a total may pass Stripe's 15 digits and go as several events.
+const itemArb = billedItemArb(2n ** 52n);
+const planArb = crashPlanArb(4);
 
 /** Faults Stripe answers before acting on the request. */
 const refusalArb: fc.Arbitrary<Fault> = fc.oneof(
@@ -237,24 +106,6 @@ const scenarioArb = fc.oneof(
   }),
 );
 
-/** What Stripe should hold: per `${customer} ${meter}`, the objects' counters summed. */
-function expectedTotals(objects: Iterable<UsageObject>): Map<string, bigint> {
-  const sums = new Map<string, bigint>();
-  const add = (key: string, value: bigint) => {
-    if (value !== 0n) sums.set(key, (sums.get(key) ?? 0n) + value);
-  };
-  for (const object of objects) {
-    for (const item of object.items) {
-      const customer = BILLING.get(item.userId);
-      if (customer === undefined) continue;
-      add(`${customer} dl`, item.bytes.downloaded);
-      add(`${customer} ul`, item.bytes.uploaded);
-      add(`${customer} req`, BigInt(item.ops.put + item.ops.get + item.ops.list + item.ops.other));
-    }
-  }
-  return sums;
-}
-
 describe('crash injection through the Stripe sink', () => {
   let fake: StripeFake;
 
@@ -273,36 +124,21 @@ describe('crash injection through the Stripe sink', () => {
         fc.asyncProperty(scenarioArb, async (scenario) => {
           // Prepare: a fresh Stripe account, objects with items of three users (one without a billing id)
           fake.reset();
-          let now = Date.parse('2026-11-26T12:00:00Z');
-          fake.now = () => now;
+          const world = new CrashWorld();
+          fake.now = world.clock;
           let request = 0;
           fake.fault = ({ path }) =>
             path.endsWith('meter_events')
               ? (scenario.faults[request++ % scenario.faults.length] ?? 'none')
               : 'none';
-          const objects = new Map<string, UsageObject>();
-          scenario.closed.forEach((items, i) => {
-            const start = now - 2 * 86_400_000 + i * 1_800_000;
-            const name = `s3-usage-8000000000000065-${new Date(start).toISOString()}-1800`;
-            objects.set(name, {
-              name,
-              fmtVersion: 1,
-              serviceId: '8000000000000065',
-              startTs: start / 1000,
-              period: 1800,
-              items: items.map((it) => ({
-                bucket: it.bucket,
-                epoch: it.epoch,
-                userId: USERS[it.user] ?? '',
-                tag: '',
-                ops: { put: it.put, get: it.get, list: 0, other: 0 },
-                bytes: { uploaded: it.uploaded, downloaded: it.downloaded },
-              })),
-            });
-          });
-          const source = [...objects.values()];
-          const fate = new Fate();
-          const world: World = { fate, objects, acknowledged: new Set(), violations: [] };
+          addStatisticsObjects(
+            world,
+            '8000000000000065',
+            world.now - 2 * 86_400_000,
+            scenario.closed.map((items) => items.map(billedItem)),
+          );
+          const source = [...world.objects.values()];
+          const acknowledged = new Set<string>();
           const ledger = new SqliteUsageLedger(':memory:');
           const stores = new SqliteStore(':memory:');
           const stripe = new StripeSink({
@@ -313,39 +149,41 @@ describe('crash injection through the Stripe sink', () => {
                 retries: 2,
                 sleep: async () => {},
                 // The sweep's deadlines are on its clock.
-                clock: () => now,
+                clock: world.clock,
               }),
             ),
             meters: METERS,
             billingIds: async (userId) => BILLING.get(userId),
             receipts: stores.meterReceipts,
-            clock: () => now,
+            clock: world.clock,
           });
           const deps = {
-            gateway: fakeGateway(world),
-            ledger: crashingLedger(ledger, fate),
-            sink: crashingSink(stripe, world),
-            events: silent,
+            gateway: crashingGateway(world, {
+              users: USER_DIRECTORY,
+              buckets: BUCKETS,
+              checkDeletion: (name) => {
+                if (!acknowledged.has(name))
+                  world.violations.push(`deleted before Stripe held its events: ${name}`);
+              },
+            }),
+            ledger: crashingLedger(ledger, world.fate),
+            sink: crashingSink(stripe, world.fate, acknowledged, 'stripe'),
+            events: silentEvents,
+            clock: world.clock,
           };
-          const options = {
-            graceSeconds: 300,
-            concurrency: scenario.concurrency,
-            pageSize: scenario.pageSize,
-            remainingMs: () => 120_000,
-          };
+          const options = sweepOptions(scenario, true);
 
           // Act: sweeps that die, then one with Stripe well again
-          for (const { plan, gapHours } of scenario.crashes) {
-            now += gapHours * 3_600_000;
-            fate.arm(plan);
-            await sweepUsage({ ...deps, clock: () => now }, options).catch((error: unknown) => {
-              if (!(error instanceof Crash)) throw error;
-            });
-          }
-          now += 600_000;
-          fate.arm(undefined);
-          fake.fault = () => 'none';
-          const final = await sweepUsage({ ...deps, clock: () => now }, options);
+          const final = await sweepThroughCrashes(
+            world,
+            () => sweepUsage(deps, options),
+            scenario.crashes.map(({ plan, gapHours }) => ({ plan, afterMs: gapHours * 3_600_000 })),
+            {
+              heal: () => {
+                fake.fault = () => 'none';
+              },
+            },
+          );
           await stripe.close();
           await ledger.close();
           stores.close();
@@ -353,11 +191,11 @@ describe('crash injection through the Stripe sink', () => {
           // Assess
           expect(world.violations).toEqual([]);
           expect(final.result.failed).toBe(0);
-          expect(objects.size).toBe(0);
+          expect(world.objects.size).toBe(0);
           const totals = fake.totals();
           const storage = fake.accepted.filter((event) => event.eventName === 'st');
           for (const key of [...totals.keys()]) if (key.endsWith(' st')) totals.delete(key);
-          expect(totals).toEqual(expectedTotals(source));
+          expect(totals).toEqual(expectedTotals(source, BILLING, METERS));
           expect(new Set(fake.accepted.map((event) => event.identifier)).size).toBe(fake.accepted.length);
           expect(storage.every((event) => event.customer === 'cus_Alice' && event.value === STORED)).toBe(
             true,
