@@ -262,38 +262,27 @@ describe('order and repetition', () => {
     expect(userOf(email)?.state).toBe('enabled');
   });
 
-  it('an existing user stays suspended when the older activation arrives late', async () => {
-    // Prepare
-    const { customer, subscriptionId: id, email } = customerWithSubscription();
-    await post(
-      subscriptionEvent(
-        'customer.subscription.created',
-        subscription({ id, customer, status: 'active' }),
-        T0,
-      ),
-    );
-    // Act
-    await post(
-      subscriptionEvent(
-        'customer.subscription.updated',
-        subscription({ id, customer, status: 'unpaid' }),
-        T0 + 300,
-      ),
-    );
-    const late = await post(
-      subscriptionEvent(
-        'customer.subscription.updated',
-        subscription({ id, customer, status: 'active' }),
-        T0 + 200,
-      ),
-    );
-    // Assess
-    expect(late.json).toMatchObject({ action: 'skipped' });
-    expect(userOf(email)?.state).toBe('disabled');
-  });
-
-  it('a cancelled subscription is not brought back by an older event', async () => {
-    // Prepare
+  // The user an activation older than the last event would touch, and how it stays.
+  it.each([
+    [
+      'an existing user stays suspended when the older activation arrives late',
+      {
+        newer: { type: 'customer.subscription.updated', status: 'unpaid', after: 300 },
+        lateAfter: 200,
+        stateAfter: 'disabled',
+      },
+    ],
+    [
+      'a cancelled subscription is not brought back by an older event',
+      {
+        newer: { type: 'customer.subscription.deleted', status: 'canceled', after: 600 },
+        lateAfter: 300,
+        // No user any more.
+        stateAfter: undefined,
+      },
+    ],
+  ] as const)('%s', async (_case, { newer, lateAfter, stateAfter }) => {
+    // Prepare: an active subscription, then a newer event
     const { customer, subscriptionId: id, email } = customerWithSubscription();
     await post(
       subscriptionEvent(
@@ -303,23 +292,19 @@ describe('order and repetition', () => {
       ),
     );
     await post(
-      subscriptionEvent(
-        'customer.subscription.deleted',
-        subscription({ id, customer, status: 'canceled' }),
-        T0 + 600,
-      ),
+      subscriptionEvent(newer.type, subscription({ id, customer, status: newer.status }), T0 + newer.after),
     );
-    // Act
+    // Act: an activation older than that event arrives after it
     const late = await post(
       subscriptionEvent(
         'customer.subscription.updated',
         subscription({ id, customer, status: 'active' }),
-        T0 + 300,
+        T0 + lateAfter,
       ),
     );
     // Assess
     expect(late.json).toMatchObject({ action: 'skipped' });
-    expect(userOf(email)).toBeUndefined();
+    expect(userOf(email)?.state).toBe(stateAfter);
   });
 
   it('a duplicate event (same id, even with other bytes) answers the first result and touches nothing', async () => {
