@@ -193,6 +193,7 @@ interface Attempt {
 
 export class GatewayTransport {
   readonly endpoint: URL;
+  readonly #host: string;
   readonly #pool: Pool;
   readonly #credentials: CredentialsProvider;
   readonly #signatureVersion: 2 | 4;
@@ -208,6 +209,7 @@ export class GatewayTransport {
 
   constructor(options: TransportOptions) {
     this.endpoint = parseEndpoint(options.endpoint, options.allowInsecureHttp === true);
+    this.#host = this.endpoint.host;
     const signatureVersion = options.signatureVersion ?? 2;
     if (signatureVersion !== 2 && signatureVersion !== 4) {
       throw new ConfigurationError('OSTOR_SIGNATURE_VERSION', 'must be 2 or 4');
@@ -329,7 +331,6 @@ export class GatewayTransport {
     const path = request.path ?? '/';
     const query = encodeQuery(request.params);
     const headers = await this.#sign(request, path, query, credentials);
-    const redact = redactor([credentials.secretAccessKey, ...secretsOfAuthorization(headers.authorization)]);
     const base = { operation: request.operation, attempts };
     let status: number;
     let responseHeaders: ResponseHeaders;
@@ -359,6 +360,9 @@ export class GatewayTransport {
 
     if (status >= 200 && status < 300)
       return { response: { status, body }, maybeApplied: true, retryable: false };
+
+    // Built only for a failure: the gateway's message may echo what was signed.
+    const redact = redactor([credentials.secretAccessKey, ...secretsOfAuthorization(headers.authorization)]);
 
     const gatewayMessage = sanitise(
       headerText(responseHeaders['x-amz-err-message']) ?? xmlField(body, 'Message'),
@@ -397,12 +401,13 @@ export class GatewayTransport {
     query: string,
     credentials: Credentials,
   ): Promise<Record<string, string>> {
-    const headers: Record<string, string> = { host: this.endpoint.host, ...request.headers };
+    const headers: Record<string, string> =
+      request.headers === undefined ? { host: this.#host } : { host: this.#host, ...request.headers };
     const now = this.#now();
     if (this.#signatureVersion === 2) {
       const signed = signRequestV2({ method: request.method, path, query, headers }, credentials, { now });
       const result: Record<string, string> = { ...headers };
-      for (const [name, value] of Object.entries(signed)) result[name.toLowerCase()] = value;
+      for (const name in signed) result[name.toLowerCase()] = signed[name] as string;
       return result;
     }
     const port = this.endpoint.port === '' ? {} : { port: Number(this.endpoint.port) };

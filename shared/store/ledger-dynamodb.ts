@@ -11,8 +11,16 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { LeaseResult, LedgerEntry, LedgerState, NewLedgerEntry, UsageLedger } from '../usage/ledger.ts';
-import { expiresAtMs, LedgerStateError, SWEEP_LEASE } from '../usage/ledger.ts';
+import type {
+  LeaseResult,
+  LedgerEntry,
+  LedgerState,
+  LedgerTurn,
+  LedgerTurnResult,
+  NewLedgerEntry,
+  UsageLedger,
+} from '../usage/ledger.ts';
+import { expiresAtMs, LedgerStateError, SWEEP_LEASE, writeTurnApart } from '../usage/ledger.ts';
 import type { LedgerItem as Item } from './ledger-dynamodb-batch.ts';
 import { putAll } from './ledger-dynamodb-batch.ts';
 
@@ -100,6 +108,10 @@ export class DynamoUsageLedger implements UsageLedger {
       deletedAt: at,
       expiresAt: seconds(expiresAtMs(at)),
     }));
+  }
+
+  async writeTurn(turn: LedgerTurn, at: number): Promise<LedgerTurnResult> {
+    return writeTurnApart(this, turn, at);
   }
 
   async get(name: string, now: number): Promise<LedgerEntry | undefined> {

@@ -11,7 +11,15 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { HolderProbe, ProcessIdentity } from '../usage/lease-holder.ts';
 import { currentProcess, isHolderGone } from '../usage/lease-holder.ts';
-import type { LeaseResult, LedgerEntry, LedgerState, NewLedgerEntry, UsageLedger } from '../usage/ledger.ts';
+import type {
+  LeaseResult,
+  LedgerEntry,
+  LedgerState,
+  LedgerTurn,
+  LedgerTurnResult,
+  NewLedgerEntry,
+  UsageLedger,
+} from '../usage/ledger.ts';
 import { expiresAtMs, LedgerStateError, SWEEP_LEASE } from '../usage/ledger.ts';
 
 interface Row {
@@ -137,26 +145,16 @@ export class SqliteUsageLedger implements UsageLedger {
   }
 
   async recordAll(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]> {
-    return this.#transaction(() =>
-      entries.map((entry) => {
-        const expires = expiresAtMs(entry.at);
-        if (this.#insert.get(entry.name, entry.hash, entry.body, entry.at, expires) !== undefined) {
-          return {
-            name: entry.name,
-            state: 'read',
-            hash: entry.hash,
-            body: entry.body,
-            readAt: entry.at,
-            deliveredAt: undefined,
-            deletedAt: undefined,
-          };
-        }
-        const stored = this.#read(entry.name, entry.at);
-        if (stored === undefined)
-          throw new LedgerStateError(entry.name, 'not found right after it was recorded');
-        return stored;
-      }),
-    );
+    return this.#transaction(() => entries.map((entry) => this.#record(entry)));
+  }
+
+  /** The turn's three steps in one transaction: one commit, where separate calls made up to three. */
+  async writeTurn(turn: LedgerTurn, at: number): Promise<LedgerTurnResult> {
+    return this.#transaction(() => ({
+      records: turn.records.map((entry) => this.#record(entry)),
+      delivered: turn.delivered.map((entry) => this.#markDelivered(entry.name, at)),
+      deleted: turn.deleted.map((entry) => this.#markDeleted(entry.name, at)),
+    }));
   }
 
   async get(name: string, now: number): Promise<LedgerEntry | undefined> {
@@ -237,6 +235,24 @@ export class SqliteUsageLedger implements UsageLedger {
 
   async close(): Promise<void> {
     if (this.#db.isOpen) this.#db.close();
+  }
+
+  #record(entry: NewLedgerEntry): LedgerEntry {
+    const expires = expiresAtMs(entry.at);
+    if (this.#insert.get(entry.name, entry.hash, entry.body, entry.at, expires) !== undefined) {
+      return {
+        name: entry.name,
+        state: 'read',
+        hash: entry.hash,
+        body: entry.body,
+        readAt: entry.at,
+        deliveredAt: undefined,
+        deletedAt: undefined,
+      };
+    }
+    const stored = this.#read(entry.name, entry.at);
+    if (stored === undefined) throw new LedgerStateError(entry.name, 'not found right after it was recorded');
+    return stored;
   }
 
   /** The state is checked by the statement itself; only an entry it did not move is read. */

@@ -37,6 +37,22 @@ export interface NewLedgerEntry {
   readonly at: number;
 }
 
+/** The sweep's ledger writes of one turn of the event loop, by step; a name is in one list at most. */
+export interface LedgerTurn {
+  readonly records: readonly NewLedgerEntry[];
+  /** As the caller last had them (`record`'s answers). */
+  readonly delivered: readonly LedgerEntry[];
+  /** As the caller last had them (delivered, with `deliveredAt`). */
+  readonly deleted: readonly LedgerEntry[];
+}
+
+/** Per list of the turn, per entry: what recordAll, markAllDelivered and markAllDeleted answer. */
+export interface LedgerTurnResult {
+  readonly records: readonly LedgerEntry[];
+  readonly delivered: readonly (LedgerStateError | undefined)[];
+  readonly deleted: readonly (LedgerStateError | undefined)[];
+}
+
 export type LeaseResult =
   | {
       readonly acquired: true;
@@ -88,6 +104,12 @@ export interface UsageLedger {
     at: number,
   ): Promise<readonly (LedgerStateError | undefined)[]>;
   /**
+   * recordAll, markAllDelivered (at `at`) and markAllDeleted (at `at`) of one turn together,
+   * answered once all of it is durable: SQLite in one transaction (one commit where there were up
+   * to three), DynamoDB the three sent at once (`writeTurnApart`).
+   */
+  writeTurn(turn: LedgerTurn, at: number): Promise<LedgerTurnResult>;
+  /**
    * Takes the sweep lease when it is free, expired, already `owner`'s, or held by a holder the
    * ledger knows to be over (SQLite: a process on this machine that is gone). `expiresAt` is the
    * holder's deadline plus a margin: until then, a live holder keeps others out.
@@ -107,6 +129,20 @@ export const SWEEP_LEASE = 'lease#collect-usage';
 
 export function expiresAtMs(at: number): number {
   return at + LEDGER_TTL_SECONDS * 1000;
+}
+
+/** `writeTurn` for a ledger without transactions across items: the three batch calls, sent together. */
+export async function writeTurnApart(
+  ledger: Pick<UsageLedger, 'recordAll' | 'markAllDelivered' | 'markAllDeleted'>,
+  turn: LedgerTurn,
+  at: number,
+): Promise<LedgerTurnResult> {
+  const [records, delivered, deleted] = await Promise.all([
+    turn.records.length === 0 ? [] : ledger.recordAll(turn.records),
+    turn.delivered.length === 0 ? [] : ledger.markAllDelivered(turn.delivered, at),
+    turn.deleted.length === 0 ? [] : ledger.markAllDeleted(turn.deleted, at),
+  ]);
+  return { records, delivered, deleted };
 }
 
 /** A transition the ledger refuses: it would skip a state (delete before delivery) or the entry is missing. */

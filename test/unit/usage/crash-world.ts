@@ -6,7 +6,9 @@
 import fc from 'fast-check';
 import { GatewayNotFoundError } from '../../../shared/ostor/errors.ts';
 import type { BucketInfo, UsageItem, UsageObject } from '../../../shared/ostor/schemas.ts';
-import type { LeaseResult, NewLedgerEntry, UsageLedger } from '../../../shared/usage/ledger.ts';
+import { SqliteUsageLedger } from '../../../shared/store/ledger-sqlite.ts';
+import type { LeaseResult, LedgerTurn, NewLedgerEntry, UsageLedger } from '../../../shared/usage/ledger.ts';
+import { writeTurnApart } from '../../../shared/usage/ledger.ts';
 import type { OutboundMessage } from '../../../shared/usage/messages.ts';
 import type { DeliveryOutcome, UsageSink } from '../../../shared/usage/sink.ts';
 import type {
@@ -60,13 +62,17 @@ export class Fate {
     if (this.dead) throw new Crash();
   }
 
-  async step<T>(step: Step, effect: () => T | Promise<T>): Promise<T> {
+  /** One step; or several taking effect at once (one transaction), each counted, any of them may die. */
+  async step<T>(steps: Step | readonly Step[], effect: () => T | Promise<T>): Promise<T> {
     // Yield so that concurrent workers interleave as they would over a network.
     await Promise.resolve();
     this.alive();
-    const n = (this.#counts.get(step) ?? 0) + 1;
-    this.#counts.set(step, n);
-    const hit = this.plan?.step === step && this.plan.occurrence === n;
+    let hit = false;
+    for (const step of typeof steps === 'string' ? [steps] : steps) {
+      const n = (this.#counts.get(step) ?? 0) + 1;
+      this.#counts.set(step, n);
+      hit ||= this.plan?.step === step && this.plan.occurrence === n;
+    }
     if (hit && this.plan?.when === 'before') {
       this.dead = true;
       throw new Crash();
@@ -149,9 +155,13 @@ export function crashingGateway(world: CrashWorld, people: GatewayPeople): Usage
   };
 }
 
-/** The real ledger behind the process's fate: each write is a step that may die. */
+/**
+ * The real ledger behind the process's fate: each write is a step that may die. A turn of the
+ * sweep's writes is one transaction in SQLite (its steps die together) and three writes sent
+ * together in DynamoDB (each may die on its own).
+ */
 export function crashingLedger(inner: UsageLedger, fate: Fate): UsageLedger {
-  return {
+  const ledger: UsageLedger = {
     record: (entry: NewLedgerEntry) => fate.step('record', () => inner.record(entry)),
     get: (name, now) => inner.get(name, now),
     markDelivered: (name, at) => fate.step('mark', () => inner.markDelivered(name, at)),
@@ -160,6 +170,10 @@ export function crashingLedger(inner: UsageLedger, fate: Fate): UsageLedger {
     recordAll: (entries) => fate.step('record', () => inner.recordAll(entries)),
     markAllDelivered: (entries, at) => fate.step('mark', () => inner.markAllDelivered(entries, at)),
     markAllDeleted: (entries, at) => fate.step('markDeleted', () => inner.markAllDeleted(entries, at)),
+    writeTurn: (turn, at) =>
+      inner instanceof SqliteUsageLedger
+        ? fate.step(turnSteps(turn), () => inner.writeTurn(turn, at))
+        : writeTurnApart(ledger, turn, at),
     acquireLease: async (owner, now, expiresAt): Promise<LeaseResult> => {
       fate.alive();
       return inner.acquireLease(owner, now, expiresAt);
@@ -174,6 +188,16 @@ export function crashingLedger(inner: UsageLedger, fate: Fate): UsageLedger {
     },
     close: () => inner.close(),
   };
+  return ledger;
+}
+
+/** The steps a turn of writes holds. */
+function turnSteps(turn: LedgerTurn): Step[] {
+  return [
+    ...(turn.records.length > 0 ? (['record'] as const) : []),
+    ...(turn.delivered.length > 0 ? (['mark'] as const) : []),
+    ...(turn.deleted.length > 0 ? (['markDeleted'] as const) : []),
+  ];
 }
 
 /**

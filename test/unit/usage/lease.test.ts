@@ -67,6 +67,7 @@ function neverReleasing(ledger: UsageLedger): UsageLedger {
     recordAll: (entries) => ledger.recordAll(entries),
     markAllDelivered: (entries, at) => ledger.markAllDelivered(entries, at),
     markAllDeleted: (entries, at) => ledger.markAllDeleted(entries, at),
+    writeTurn: (turn, at) => ledger.writeTurn(turn, at),
     acquireLease: (owner, now, expiresAt) => ledger.acquireLease(owner, now, expiresAt),
     renewLease: (owner, expiresAt) => ledger.renewLease(owner, expiresAt),
     releaseLease: async () => {},
