@@ -2,7 +2,8 @@
 // objects of 8 items, against the gateway emulator and a billing receiver that each add a 2 ms
 // round trip and run as processes of their own, versus a sequential sweep with one new connection
 // per request (the vendor scripts' way) at 3,000 and at 10,000, in the same run; and the same
-// sweep through `npm start` at 3,000. Every sweep runs in a fresh process
+// sweep through `npm start` at 3,000; and, as a reference, the sweep's requests alone, without
+// its ledger and bookkeeping, at 10,000 (bench/lib/sweep-requests.ts). Every sweep runs in a fresh process
 // (bench/lib/sweep-runner.ts, bench/lib/sweep-through-start.ts) so CPU time and peak RSS are its
 // own, against a freshly started emulator seeded with the same objects (the sweep deletes them).
 // Markdown on stdout, progress on stderr; exits non-zero when a sweep loses, repeats or leaves an
@@ -165,11 +166,13 @@ async function main(): Promise<void> {
   const sweeps = new Map<number, Run[]>(sizes.map((size) => [size, []]));
   const baselines = new Map<number, Run>();
   const started: Run[] = [];
+  const alone: Run[] = [];
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       log(`round ${round}/${ROUNDS}`);
       for (const size of sizes) sweeps.get(size)?.push(await measure('sweep', size, size, receiver));
       started.push(await measure('sweep', MID, MID, receiver, 'npm start'));
+      alone.push(await measure('requests', OBJECTS, OBJECTS, receiver));
     }
     for (const size of [...new Set([MID, OBJECTS])]) {
       baselines.set(size, await measure('sequential', size, Math.min(BASELINE, size), receiver));
@@ -195,6 +198,7 @@ async function main(): Promise<void> {
   const rssUnder = peakMax <= TARGET_RSS_BYTES;
   const rssFlat = peakLarge <= peakSmall * FLAT_WITHIN;
   const cpuLarge = medianOf(runsAt(OBJECTS), cpuMicros);
+  const cpuAlone = medianOf(alone, cpuMicros);
   const ratioMid = ratioAt(runsAt(MID), MID);
   const ratioLarge = ratioAt(runsAt(OBJECTS), OBJECTS);
   const verdict = (met: boolean) => (met ? 'met' : '**missed**');
@@ -228,7 +232,7 @@ async function main(): Promise<void> {
   const lines = [
     `## Usage sweep: ${sizes.map((n) => fmt(n)).join(', ')} statistics objects`,
     '',
-    `**Method.** The gateway emulator (\`emulator/main.ts --latency-ms ${LATENCY_MS} --usage-objects N --usage-items ${ITEMS}\`) and a billing receiver (\`bench/lib/sweep-receiver.ts\`: checks each Standard Webhooks signature with the reference \`standardwebhooks\` package, waits ${LATENCY_MS} ms, answers 204) run as processes of their own on 127.0.0.1, so every request to either costs a ${LATENCY_MS} ms round trip on top of its work, as a gateway and a billing system on the LAN would. Each sweep runs in a fresh Node 24 process against a freshly started emulator seeded with the same objects (same generator, same seed: each smaller set is the first objects of the ${fmt(OBJECTS)}), and must leave the gateway empty with the receiver holding one acknowledged message per object, no webhook-id twice, no bad signature (checked after every run). **The sweep** is \`functions/collect-usage/handler.ts\` as deployed — bundled by esbuild with the stack's options (\`infra/bundling.ts\`), run with the function's NODE_OPTIONS (\`${SWEEP_NODE_OPTIONS}\`) — invoked directly (as from the Lambda console, 15-minute budget) with the ordinary local configuration: the runtime's \`OstorClient\` (undici pool of up to 32 keep-alive connections, Signature V2), the SQLite usage ledger in a temporary \`DATA_DIR\` (read, delivered and deleted recorded for every object, the writes of the objects in flight at the same step grouped into one transaction), the \`WebhookSink\` (keep-alive connections); 32 objects in flight, each read → recorded → delivered → deleted; it also lists users and buckets once (no buckets here, so no storage messages). **Through npm start**: \`local/start.ts\` as its own process in local mode (the same SQLite ledger and sink, the TypeScript sources as \`npm start\` runs them), the sweep asked for with one signed \`POST /collect-usage\`; time is the request's, CPU and peak RSS the npm start process's, and they include the function's first-call import. **The sequential sweep** (\`bench/lib/sweep-sequential.ts\`, the vendor scripts' way) lists every page, then for each object GETs it, POSTs its message to the receiver and DELETEs it, one request at a time, each on a new TCP connection; per object it parses, aggregates, builds and signs exactly as the sweep does, but keeps no ledger, so it is if anything flattered. It ran once at ${[...baselines.keys()].map((n) => fmt(n)).join(' and ')} objects; each sweep is compared with the sequential sweep of its own size (the 1,000-object row with the ${fmt(MID)}).${
+    `**Method.** The gateway emulator (\`emulator/main.ts --latency-ms ${LATENCY_MS} --usage-objects N --usage-items ${ITEMS}\`) and a billing receiver (\`bench/lib/sweep-receiver.ts\`: checks each Standard Webhooks signature with the reference \`standardwebhooks\` package, waits ${LATENCY_MS} ms, answers 204) run as processes of their own on 127.0.0.1, so every request to either costs a ${LATENCY_MS} ms round trip on top of its work, as a gateway and a billing system on the LAN would. Each sweep runs in a fresh Node 24 process against a freshly started emulator seeded with the same objects (same generator, same seed: each smaller set is the first objects of the ${fmt(OBJECTS)}), and must leave the gateway empty with the receiver holding one acknowledged message per object, no webhook-id twice, no bad signature (checked after every run). **The sweep** is \`functions/collect-usage/handler.ts\` as deployed — bundled by esbuild with the stack's options (\`infra/bundling.ts\`), run with the function's NODE_OPTIONS (\`${SWEEP_NODE_OPTIONS}\`) — invoked directly (as from the Lambda console, 15-minute budget) with the ordinary local configuration: the runtime's \`OstorClient\` (undici pool of up to 32 keep-alive connections, Signature V2, each answer collected whole by a dispatch handler), the SQLite usage ledger in a temporary \`DATA_DIR\` (read, delivered and deleted recorded for every object; every write the objects in flight ask for in one turn of the event loop goes into one transaction), the \`WebhookSink\` (keep-alive connections); 32 objects in flight, each read → recorded → delivered → deleted; it also lists users and buckets once (no buckets here, so no storage messages). **Through npm start**: \`local/start.ts\` as its own process in local mode (the same SQLite ledger and sink, the TypeScript sources as \`npm start\` runs them), the sweep asked for with one signed \`POST /collect-usage\`; time is the request's, CPU and peak RSS the npm start process's, and they include the function's first-call import. **The requests alone** (\`bench/lib/sweep-requests.ts\`, a reference, not a way to sweep): the sweep's three requests per object over the same pools, 32 objects in flight, each signed and each message parsed, hashed, aggregated and built by the sweep's own functions, but no ledger, lease, retries, deadlines or tallies; the listing is not timed. Its CPU per object is what the requests themselves cost on this machine. **The sequential sweep** (\`bench/lib/sweep-sequential.ts\`, the vendor scripts' way) lists every page, then for each object GETs it, POSTs its message to the receiver and DELETEs it, one request at a time, each on a new TCP connection; per object it parses, aggregates, builds and signs exactly as the sweep does, but keeps no ledger, so it is if anything flattered. It ran once at ${[...baselines.keys()].map((n) => fmt(n)).join(' and ')} objects; each sweep is compared with the sequential sweep of its own size (the 1,000-object row with the ${fmt(MID)}).${
       sampled
         ? ` Some ran on a sample: **their rate is extrapolated from the first objects of the listing** (the same three requests per object whatever the count, so a per-object rate compares fairly).`
         : ''
@@ -238,9 +242,10 @@ async function main(): Promise<void> {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...sizes.map(sweepRow),
     row('collect-usage through npm start', started, fmt(MID), rate(baselineFor(MID))),
+    row('reference: the sweep’s requests alone', alone, fmt(OBJECTS), rate(baselineFor(OBJECTS))),
     ...[...baselines.entries()].map(([size, run]) => baselineRow(size, run)),
     '',
-    `**Targets.** Speed: ${fmt(medianOf(runsAt(MID), rate))} objects/s at ${fmt(MID)} objects, ${fmt(ratioMid, 1)}× the sequential sweep, and ${fmt(medianOf(runsAt(OBJECTS), rate))} objects/s at ${fmt(OBJECTS)}, ${fmt(ratioLarge, 1)}× (target ≥ ${TARGET_RATIO}× at both: ${verdict(ratioMid >= TARGET_RATIO)} at ${fmt(MID)}, ${verdict(ratioLarge >= TARGET_RATIO)} at ${fmt(OBJECTS)}). CPU: ${fmt(cpuLarge)} µs per object at ${fmt(OBJECTS)} (target ≤ ${TARGET_CPU_MICROS} µs: ${verdict(cpuLarge <= TARGET_CPU_MICROS)}). Memory: peak RSS ${mib(peakSmall)} at ${fmt(SMALL)} and ${mib(peakLarge)} at ${fmt(OBJECTS)} objects, highest run ${mib(peakMax)} (≤ ${mib(TARGET_RSS_BYTES)}: ${verdict(rssUnder)}; flat, taken as within ${fmt((FLAT_WITHIN - 1) * 100)} %: ${
+    `**Targets.** Speed: ${fmt(medianOf(runsAt(MID), rate))} objects/s at ${fmt(MID)} objects, ${fmt(ratioMid, 1)}× the sequential sweep, and ${fmt(medianOf(runsAt(OBJECTS), rate))} objects/s at ${fmt(OBJECTS)}, ${fmt(ratioLarge, 1)}× (target ≥ ${TARGET_RATIO}× at both: ${verdict(ratioMid >= TARGET_RATIO)} at ${fmt(MID)}, ${verdict(ratioLarge >= TARGET_RATIO)} at ${fmt(OBJECTS)}). CPU: ${fmt(cpuLarge)} µs per object at ${fmt(OBJECTS)} (target ≤ ${TARGET_CPU_MICROS} µs: ${verdict(cpuLarge <= TARGET_CPU_MICROS)}); the same three requests per object alone cost ${fmt(cpuAlone)} µs in the same rounds, so the ledger and the sweep's bookkeeping add ${fmt(cpuLarge - cpuAlone)} µs. Memory: peak RSS ${mib(peakSmall)} at ${fmt(SMALL)} and ${mib(peakLarge)} at ${fmt(OBJECTS)} objects, highest run ${mib(peakMax)} (≤ ${mib(TARGET_RSS_BYTES)}: ${verdict(rssUnder)}; flat, taken as within ${fmt((FLAT_WITHIN - 1) * 100)} %: ${
       rssFlat ? 'met' : `**missed**, +${fmt((peakLarge / peakSmall - 1) * 100)} %`
     }). Through npm start: ${fmt(medianOf(started, rate))} objects/s at ${fmt(MID)} objects, ${fmt(ratioAt(started, MID), 1)}× the sequential sweep, ${fmt(medianOf(started, cpuMicros))} µs of CPU per object, peak RSS ${mib(medianOf(started, (r) => r.result.peakRssBytes))}.`,
   ];

@@ -6,12 +6,14 @@
 //                          ordinary environment (OSTOR_*, USAGE_WEBHOOK_*, DATA_DIR), so it runs the
 //                          runtime's OstorClient, the SQLite ledger and the WebhookSink;
 //   SWEEP_MODE=sequential  the vendor scripts' way (bench/lib/sweep-sequential.ts), on the first
-//                          SWEEP_LIMIT objects of the listing when set.
+//                          SWEEP_LIMIT objects of the listing when set;
+//   SWEEP_MODE=requests    the sweep's requests alone (bench/lib/sweep-requests.ts): what they cost
+//                          without the ledger and the sweep's bookkeeping (the listing is not timed).
 // SWEEP_TRACE_MEMORY=1 adds a memory line every 250 ms on stderr (diagnostics).
 import { readFileSync } from 'node:fs';
 import { parseWebhookSecrets } from '../../shared/signing/index.ts';
 
-export type SweepMode = 'sweep' | 'sequential';
+export type SweepMode = 'sweep' | 'sequential' | 'requests';
 
 export interface SweepRunResult {
   readonly mode: SweepMode;
@@ -77,17 +79,29 @@ async function prepare(mode: SweepMode): Promise<() => Promise<Counts>> {
       return { objects, records, delivered, deleted, failed: result.failed + result.skipped };
     };
   }
+  const peers = {
+    gateway: env('OSTOR_GATEWAY_URL'),
+    credentials: {
+      accessKeyId: env('OSTOR_ACCESS_KEY_ID'),
+      secretAccessKey: env('OSTOR_SECRET_ACCESS_KEY'),
+    },
+    receiver: new URL(env('USAGE_WEBHOOK_URL')),
+    secrets: parseWebhookSecrets(env('USAGE_WEBHOOK_SECRET')),
+  };
+  if (mode === 'requests') {
+    const { requestsOnly } = await import('./sweep-requests.ts');
+    const requests = requestsOnly(peers);
+    await requests.prepare();
+    return async () => {
+      const result = await requests.run();
+      return { ...result, failed: result.objects - result.deleted };
+    };
+  }
   const { sequentialSweep } = await import('./sweep-sequential.ts');
   const limit = process.env.SWEEP_LIMIT;
   return async () => {
     const result = await sequentialSweep({
-      gateway: env('OSTOR_GATEWAY_URL'),
-      credentials: {
-        accessKeyId: env('OSTOR_ACCESS_KEY_ID'),
-        secretAccessKey: env('OSTOR_SECRET_ACCESS_KEY'),
-      },
-      receiver: new URL(env('USAGE_WEBHOOK_URL')),
-      secrets: parseWebhookSecrets(env('USAGE_WEBHOOK_SECRET')),
+      ...peers,
       ...(limit === undefined ? {} : { limit: Number(limit) }),
     });
     return { ...result, failed: result.objects - result.deleted };
@@ -96,7 +110,9 @@ async function prepare(mode: SweepMode): Promise<() => Promise<Counts>> {
 
 async function main(): Promise<void> {
   const mode = env('SWEEP_MODE');
-  if (mode !== 'sweep' && mode !== 'sequential') throw new Error('SWEEP_MODE: sweep or sequential');
+  if (mode !== 'sweep' && mode !== 'sequential' && mode !== 'requests') {
+    throw new Error('SWEEP_MODE: sweep, sequential or requests');
+  }
   const run = await prepare(mode);
   if (process.env.SWEEP_TRACE_MEMORY === '1') {
     // Diagnostics: the process's memory every 250 ms, on stderr.
