@@ -4,7 +4,9 @@
 // NODE_OPTIONS, beside bare Node's start (`node -e 0`) measured in the same rounds. The baseline,
 // in the same rounds, is the layout the functions had before: the AWS SDK left to the runtime
 // (`@aws-sdk/*` external, imported from a node_modules holding only the SDK, as on Lambda) and
-// --enable-source-maps. Markdown on stdout, progress on stderr.
+// --enable-source-maps. Also in the same rounds: provision and collect-usage with undici's Pool
+// taken from the package root instead of its module (shared/http/pool.ts says why it is not).
+// Markdown on stdout, progress on stderr.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import type { Metafile } from 'esbuild';
+import type { Metafile, Plugin } from 'esbuild';
 import { startEmulator } from '../emulator/gateway.ts';
 import type { FunctionName } from '../infra/bundling.ts';
 import {
@@ -35,6 +37,22 @@ const IMPORT_TARGET_MS = 80;
 const BASELINE = { external: ['@aws-sdk/*'], nodeOptions: ['--enable-source-maps'] } as const;
 /** The one external that is neither a built-in nor runtime-provided: undici's unused fallback. */
 const UNUSED_FALLBACK_IMPORT = '../llhttp/llhttp-wasm.js';
+
+/** The deployed layout with `undici/lib/dispatcher/pool.js` answered by the package root's Pool. */
+const UNDICI_ROOT: Plugin = {
+  name: 'undici-root',
+  setup(build) {
+    build.onResolve({ filter: /^undici\/lib\/dispatcher\/pool\.js$/ }, () => ({
+      path: 'pool',
+      namespace: 'undici-root',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'undici-root' }, () => ({
+      contents: "module.exports = require('undici').Pool;",
+      loader: 'js',
+      resolveDir: PROJECT_ROOT,
+    }));
+  },
+};
 
 interface Bundle {
   readonly name: FunctionName;
@@ -62,6 +80,12 @@ try {
     baseline.push(await bundle(name, 'baseline'));
   }
   const sdk = [...new Set(baseline.flatMap((item) => item.sdkImports))].sort();
+  const rootCompared: FunctionName[] = ['provision', 'collect-usage'];
+  const undiciRoot: Bundle[] = [];
+  for (const name of rootCompared) {
+    process.stderr.write(`bundles: bundling ${name} with undici's package root\n`);
+    undiciRoot.push(await bundle(name, 'undici-root'));
+  }
 
   const bare: number[] = [];
   const sdkAlone: number[] = [];
@@ -85,6 +109,7 @@ try {
       const before = baseline[index];
       if (before !== undefined) importOf(before, BASELINE.nodeOptions);
     }
+    for (const item of undiciRoot) importOf(item, optionsOf(item.name));
   }
 
   const bareMs = median(bare);
@@ -121,6 +146,25 @@ try {
     `Where the baseline's time went: importing only the runtime-provided SDK packages it imports (${sdk.map((path) => `\`${path}\``).join(', ')}), CommonJS builds holding every command and schema of each client, takes **${fmt(sdkMs)} ms** over bare Node by itself, in the same rounds.`,
     '',
     `Where the bytes go (${largest?.name ?? ''}, the largest): ${topPackages(largest?.packages ?? new Map())}.`,
+  );
+  lines.push(
+    '',
+    '### undici: its Pool module, or the package root',
+    '',
+    `\`shared/http/pool.ts\` loads undici's \`Pool\` from its own module (\`undici/lib/dispatcher/pool.js\`, the very class the package root exports: a test checks it) and uses only the public dispatch API on it. The alternative, \`import { Pool } from 'undici'\`, bundled the same way, measured in the same rounds:`,
+    '',
+    '| function | Pool from | bundle | cold import over bare Node |',
+    '|---|---|---:|---:|',
+    ...undiciRoot.flatMap((root) => {
+      const own = deployed.find((item) => item.name === root.name);
+      if (own === undefined) return [];
+      return [
+        `| ${own.name} | its module (deployed) | ${kb(own.bytes)} KB | ${fmt(over(own))} ms |`,
+        `| ${root.name} | the package root | ${kb(root.bytes)} KB (+${kb(root.bytes - own.bytes)} KB)${root.bytes <= SIZE_TARGET_BYTES ? '' : ' ⚠'} | ${fmt(over(root))} ms (+${fmt(over(root) - over(own))} ms)${over(root) <= IMPORT_TARGET_MS ? '' : ' ⚠'} |`,
+      ];
+    }),
+    '',
+    "The root's CommonJS requires every dispatcher, fetch, WebSocket, EventSource, the mock agents and the cache stores (and with them Node's http2, web streams and sqlite modules) before it answers, and no bundler can leave unused CommonJS out.",
   );
   const provisionIndex = FUNCTION_NAMES.indexOf('provision');
   const deployedProvision = deployed[provisionIndex];
@@ -255,12 +299,16 @@ function optionsOf(name: FunctionName): string[] {
   return (nodeOptionsOf(name) ?? '').split(' ').filter((option) => option !== '');
 }
 
-async function bundle(name: FunctionName, layout: 'deployed' | 'baseline'): Promise<Bundle> {
+async function bundle(name: FunctionName, layout: 'deployed' | 'baseline' | 'undici-root'): Promise<Bundle> {
   const outdir = join(work, layout, name);
   const { file, metafile } = await bundleFunction(
     name,
     outdir,
-    layout === 'baseline' ? { external: BASELINE.external } : {},
+    layout === 'baseline'
+      ? { external: BASELINE.external }
+      : layout === 'undici-root'
+        ? { plugins: [UNDICI_ROOT] }
+        : {},
   );
   const sdkImports = new Set<string>();
   const unexpected = new Set<string>();

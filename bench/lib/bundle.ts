@@ -2,7 +2,7 @@
 // the deployed artifact rather than the TypeScript sources.
 
 import { join } from 'node:path';
-import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import {
   BUNDLING,
   type DeployedFunctionName,
@@ -17,6 +17,8 @@ export interface BundleOverrides {
   readonly external?: readonly string[];
   /** The stack's usageSink the bundle is made for (collect-usage). Default webhook. */
   readonly usageSink?: string;
+  /** esbuild plugins, for a layout that swaps a module (none deployed). */
+  readonly plugins?: readonly Plugin[];
 }
 
 /** The stack's bundling settings (BUNDLING) in esbuild's own option names, for any entry point. */
@@ -48,6 +50,7 @@ export async function bundleFunction(
     entryPoints: [entryOf(name)],
     outfile: file,
     metafile: true,
+    ...(overrides.plugins === undefined ? {} : { plugins: [...overrides.plugins] }),
     logLevel: 'warning',
     absWorkingDir: PROJECT_ROOT,
   });
