@@ -108,7 +108,7 @@ describe.each<LagoEventStore>(['postgres', 'clickhouse'])(
                 },
               }),
               ledger: crashingLedger(real, world.fate),
-              sink: crashingSink(lago, world.fate, acknowledged, 'webhook'),
+              sink: crashingSink(lago, world.fate, acknowledged, 'lago'),
               events: silentEvents,
               clock: world.clock,
             };
