@@ -3,25 +3,23 @@
 // reaches subscriptions that started before `POST /lago` was set up. Plain HTTP over the keep-alive
 // undici Pool, `Authorization: Bearer`, retried with backoff on 429, 5xx and network errors
 // within the invocation's time; the key is never logged and never part of an error.
-import { setTimeout as delay } from 'node:timers/promises';
 import * as z from 'zod';
-import { backoffDelay } from '../backoff.ts';
 import { timeLeft } from '../deadline.ts';
 import { AppError, ConfigurationError, systemCode } from '../errors.ts';
 import { Pool } from '../http/pool.ts';
+import type { Answer, RetryPolicy, RetryPolicyOptions } from '../http/retry.ts';
+import { retryPolicy, succeeded, transient, withRetries } from '../http/retry.ts';
 import type { LagoListedSubscription, LagoSubscriptionDirectory } from '../lifecycle/lago.ts';
 
-export interface LagoApiOptions {
+/** Retries: 10 s per attempt, 3 retries, backoff from 250 ms up to 4 s (a webhook waits on them). */
+export interface LagoApiOptions extends RetryPolicyOptions {
   /** LAGO_API_URL: the API's base URL without /api/v1. */
   readonly apiUrl: URL;
   readonly apiKey: { get(): Promise<string>; refresh(): Promise<string> };
-  readonly timeoutMs?: number;
-  readonly retries?: number;
-  readonly baseDelayMs?: number;
-  readonly maxDelayMs?: number;
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly random?: () => number;
-  readonly clock?: () => number;
+}
+
+interface Attempt extends Answer {
+  readonly body: unknown;
 }
 
 const Page = z.object({
@@ -39,32 +37,26 @@ export class LagoApi implements LagoSubscriptionDirectory {
   readonly #prefix: string;
   readonly #pool: Pool;
   readonly #apiKey: LagoApiOptions['apiKey'];
-  readonly #timeoutMs: number;
-  readonly #retries: number;
-  readonly #baseDelayMs: number;
-  readonly #maxDelayMs: number;
-  readonly #sleep: (ms: number) => Promise<void>;
-  readonly #random: () => number;
-  readonly #clock: () => number;
+  readonly #retry: RetryPolicy;
 
   constructor(options: LagoApiOptions) {
     this.target = options.apiUrl.origin;
     this.#prefix = options.apiUrl.pathname.replace(/\/+$/, '');
     this.#apiKey = options.apiKey;
-    this.#timeoutMs = options.timeoutMs ?? 10_000;
-    this.#retries = options.retries ?? 3;
-    this.#baseDelayMs = options.baseDelayMs ?? 250;
-    this.#maxDelayMs = options.maxDelayMs ?? 4_000;
-    this.#sleep = options.sleep ?? ((ms) => delay(ms));
-    this.#random = options.random ?? Math.random;
-    this.#clock = options.clock ?? Date.now;
+    this.#retry = retryPolicy(options, {
+      timeoutMs: 10_000,
+      retries: 3,
+      baseDelayMs: 250,
+      maxDelayMs: 4_000,
+    });
+    const { timeoutMs } = this.#retry;
     this.#pool = new Pool(options.apiUrl.origin, {
       connections: 4,
       pipelining: 1,
       keepAliveTimeout: 4_000,
-      connect: { timeout: Math.min(5_000, this.#timeoutMs) },
-      headersTimeout: this.#timeoutMs,
-      bodyTimeout: this.#timeoutMs,
+      connect: { timeout: Math.min(5_000, timeoutMs) },
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
     });
   }
 
@@ -74,7 +66,8 @@ export class LagoApi implements LagoSubscriptionDirectory {
    * again).
    */
   async activeSubscriptions(customerId: string): Promise<readonly LagoListedSubscription[]> {
-    const deadline = this.#clock() + Math.max(0, timeLeft(this.#clock()) ?? 20_000);
+    const { clock } = this.#retry;
+    const deadline = clock() + Math.max(0, timeLeft(clock()) ?? 20_000);
     const found: LagoListedSubscription[] = [];
     for (let page = 1; page <= MAX_PAGES; page += 1) {
       const query = new URLSearchParams({
@@ -104,45 +97,31 @@ export class LagoApi implements LagoSubscriptionDirectory {
   }
 
   async #get(path: string, deadline: number): Promise<unknown> {
-    let key = await this.#apiKey.get();
-    let refreshed = false;
-    let failures = 0;
-    for (;;) {
-      const left = deadline - this.#clock();
-      if (left <= 0)
-        throw new AppError('gateway_timeout', 'out of time before Lago answered (subscriptions)');
-      const attempt = await this.#attempt(path, key, Math.ceil(Math.min(this.#timeoutMs, left)));
-      if (attempt.status !== undefined && attempt.status >= 200 && attempt.status < 300) return attempt.body;
-      if (attempt.status === 401 && !refreshed) {
-        refreshed = true;
-        key = await this.#apiKey.refresh();
-        continue;
-      }
-      if (attempt.status === 401 || attempt.status === 403) {
-        throw new ConfigurationError(
-          'LAGO_API_KEY',
-          `Lago refused the key (${attempt.status}) listing subscriptions`,
-        );
-      }
-      const retryable = attempt.status === undefined || attempt.status === 429 || attempt.status >= 500;
-      failures += 1;
-      const reason = `Lago could not be read (subscriptions): ${attempt.reason}`;
-      if (!retryable || failures > this.#retries) throw new AppError('gateway_unavailable', reason);
-      const wait = backoffDelay(failures, {
-        baseMs: this.#baseDelayMs,
-        maxMs: this.#maxDelayMs,
-        random: this.#random,
-      });
-      if (this.#clock() + wait >= deadline) throw new AppError('gateway_unavailable', reason);
-      await this.#sleep(wait);
+    // Unlike the Lago sink, the attempt reads neither Retry-After nor x-ratelimit-reset: left as it
+    // was when this loop moved to shared/http/retry.ts.
+    const outcome = await withRetries(this.#retry, {
+      deadline,
+      credentials: this.#apiKey,
+      attempt: (key, timeoutMs) => this.#attempt(path, key, timeoutMs),
+      // Once refreshed, a 401 (or any 403) is the setting to fix, below.
+      refused: ({ status }) => status === 401,
+      judge: ({ status }) => (succeeded(status) ? 'done' : transient(status) ? 'retry' : 'final'),
+    });
+    const { answer } = outcome;
+    if (answer === undefined) {
+      throw new AppError('gateway_timeout', 'out of time before Lago answered (subscriptions)');
     }
+    if (outcome.ok) return answer.body;
+    if (answer.status === 401 || answer.status === 403) {
+      throw new ConfigurationError(
+        'LAGO_API_KEY',
+        `Lago refused the key (${answer.status}) listing subscriptions`,
+      );
+    }
+    throw new AppError('gateway_unavailable', `Lago could not be read (subscriptions): ${answer.reason}`);
   }
 
-  async #attempt(
-    path: string,
-    key: string,
-    timeoutMs: number,
-  ): Promise<{ status: number | undefined; body: unknown; reason: string }> {
+  async #attempt(path: string, key: string, timeoutMs: number): Promise<Attempt> {
     try {
       const response = await this.#pool.send({
         method: 'GET',

@@ -5,11 +5,11 @@
 // under 800 KB, for two requests (measured, see the README). Retried with backoff on 429, 5xx,
 // `Stripe-Should-Retry: true` and network errors, within a deadline; the key is never logged and
 // never part of an error.
-import { setTimeout as delay } from 'node:timers/promises';
-import { backoffDelay } from '../backoff.ts';
 import { timeLeft } from '../deadline.ts';
 import { AppError, ConfigurationError, systemCode } from '../errors.ts';
 import { Pool } from '../http/pool.ts';
+import type { Answer, RetryPolicy, RetryPolicyOptions } from '../http/retry.ts';
+import { retryPolicy, succeeded, transient, withRetries } from '../http/retry.ts';
 
 /** Where the API key comes from (the environment, or Secrets Manager with a cache). */
 export interface ApiKeySource {
@@ -18,23 +18,13 @@ export interface ApiKeySource {
   refresh(): Promise<string>;
 }
 
-export interface StripeApiOptions {
+/** Retries: 15 s per attempt, 4 retries, backoff from 250 ms up to 8 s. */
+export interface StripeApiOptions extends RetryPolicyOptions {
   /** STRIPE_API_BASE: `https://api.stripe.com`, or a local fake. */
   readonly base: URL;
   readonly apiKey: ApiKeySource;
-  /** Per attempt, connection to last body byte. Default 15,000 ms. */
-  readonly timeoutMs?: number;
-  /** Retries after the first attempt. Default 4. */
-  readonly retries?: number;
-  /** First backoff ceiling; doubles each retry. Default 250 ms. */
-  readonly baseDelayMs?: number;
-  /** Largest wait between attempts. Default 8,000 ms. */
-  readonly maxDelayMs?: number;
   /** Concurrent connections to Stripe. Default 16. */
   readonly connections?: number;
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly random?: () => number;
-  readonly clock?: () => number;
 }
 
 /** One Billing Meter event (docs/contract.md §8). */
@@ -70,7 +60,11 @@ export type MeterEventOutcome =
       readonly reason: string;
     };
 
-const DEFAULT_TIMEOUT_MS = 15_000;
+interface Attempt extends Answer {
+  readonly body: unknown;
+  /** `Stripe-Should-Retry`, when Stripe sends it. */
+  readonly shouldRetry: boolean | undefined;
+}
 
 export class StripeApi {
   /** For log lines: Stripe's origin. Never the key. */
@@ -78,32 +72,26 @@ export class StripeApi {
   readonly #prefix: string;
   readonly #pool: Pool;
   readonly #apiKey: ApiKeySource;
-  readonly #timeoutMs: number;
-  readonly #retries: number;
-  readonly #baseDelayMs: number;
-  readonly #maxDelayMs: number;
-  readonly #sleep: (ms: number) => Promise<void>;
-  readonly #random: () => number;
-  readonly #clock: () => number;
+  readonly #retry: RetryPolicy;
 
   constructor(options: StripeApiOptions) {
     this.target = options.base.origin;
     this.#prefix = options.base.pathname.replace(/\/+$/, '');
     this.#apiKey = options.apiKey;
-    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.#retries = options.retries ?? 4;
-    this.#baseDelayMs = options.baseDelayMs ?? 250;
-    this.#maxDelayMs = options.maxDelayMs ?? 8_000;
-    this.#sleep = options.sleep ?? ((ms) => delay(ms));
-    this.#random = options.random ?? Math.random;
-    this.#clock = options.clock ?? Date.now;
+    this.#retry = retryPolicy(options, {
+      timeoutMs: 15_000,
+      retries: 4,
+      baseDelayMs: 250,
+      maxDelayMs: 8_000,
+    });
+    const { timeoutMs } = this.#retry;
     this.#pool = new Pool(options.base.origin, {
       connections: options.connections ?? 16,
       pipelining: 1,
       keepAliveTimeout: 4_000,
-      connect: { timeout: Math.min(5_000, this.#timeoutMs) },
-      headersTimeout: this.#timeoutMs,
-      bodyTimeout: this.#timeoutMs,
+      connect: { timeout: Math.min(5_000, timeoutMs) },
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
     });
   }
 
@@ -114,56 +102,25 @@ export class StripeApi {
     form: URLSearchParams | undefined,
     deadline: number,
   ): Promise<StripeCallOutcome> {
-    let key = await this.#apiKey.get();
-    let refreshed = false;
-    let attempts = 0;
-    let failures = 0;
-    for (;;) {
-      const left = deadline - this.#clock();
-      if (left <= 0) {
-        return {
-          ok: false,
-          attempts,
-          status: undefined,
-          body: undefined,
-          reason: 'out of time before Stripe answered',
-        };
-      }
-      attempts += 1;
-      const attempt = await this.#attempt(
-        method,
-        path,
-        form,
-        key,
-        Math.ceil(Math.min(this.#timeoutMs, left)),
-      );
-      if (attempt.status !== undefined && attempt.status >= 200 && attempt.status < 300) {
-        return { ok: true, attempts, status: attempt.status, body: attempt.body };
-      }
-      if (attempt.status === 401 && !refreshed) {
-        // The key may have been replaced in Secrets Manager since it was cached.
-        refreshed = true;
-        key = await this.#apiKey.refresh();
-        continue;
-      }
-      const failed = {
-        ok: false as const,
-        attempts,
-        status: attempt.status,
-        body: attempt.body,
-        reason: attempt.reason,
-      };
-      if (!attempt.retryable) return failed;
-      failures += 1;
-      if (failures > this.#retries) return failed;
-      const wait = backoffDelay(failures, {
-        baseMs: this.#baseDelayMs,
-        maxMs: this.#maxDelayMs,
-        random: this.#random,
-      });
-      if (this.#clock() + wait >= deadline) return failed;
-      await this.#sleep(wait);
-    }
+    const outcome = await withRetries(this.#retry, {
+      deadline,
+      credentials: this.#apiKey,
+      attempt: (key, timeoutMs) => this.#attempt(method, path, form, key, timeoutMs),
+      refused: ({ status }) => status === 401,
+      // Stripe-Should-Retry, when sent, overrides the status either way, as in Stripe's own
+      // libraries. Unlike the sinks, the attempt reads no Retry-After (those libraries do): left as
+      // it was when this loop moved to shared/http/retry.ts.
+      judge: ({ status, shouldRetry }) =>
+        succeeded(status) ? 'done' : (shouldRetry ?? transient(status)) ? 'retry' : 'final',
+    });
+    const { attempts } = outcome;
+    const { status, body, reason } = outcome.answer ?? {
+      status: undefined,
+      body: undefined,
+      reason: 'out of time before Stripe answered',
+    };
+    if (outcome.ok && status !== undefined) return { ok: true, attempts, status, body };
+    return { ok: false, attempts, status, body, reason };
   }
 
   async close(): Promise<void> {
@@ -177,7 +134,7 @@ export class StripeApi {
     form: URLSearchParams | undefined,
     key: string,
     timeoutMs: number,
-  ): Promise<{ status: number | undefined; body: unknown; retryable: boolean; reason: string }> {
+  ): Promise<Attempt> {
     try {
       const response = await this.#pool.send({
         method,
@@ -198,16 +155,15 @@ export class StripeApi {
       } catch {
         body = undefined;
       }
-      if (status >= 200 && status < 300) return { status, body, retryable: false, reason: 'ok' };
+      if (succeeded(status)) return { status, body, shouldRetry: undefined, reason: 'ok' };
       const advice = response.headers['stripe-should-retry'];
-      const retryable =
-        advice === 'true' ? true : advice === 'false' ? false : status === 429 || status >= 500;
-      return { status, body, retryable, reason: `Stripe answered ${status}${errorSummary(body)}` };
+      const shouldRetry = advice === 'true' ? true : advice === 'false' ? false : undefined;
+      return { status, body, shouldRetry, reason: `Stripe answered ${status}${errorSummary(body)}` };
     } catch (error) {
       return {
         status: undefined,
         body: undefined,
-        retryable: true,
+        shouldRetry: undefined,
         reason: `no answer from Stripe (${systemCode(error) ?? (error instanceof Error ? error.name : 'error')})`,
       };
     }

@@ -1,5 +1,5 @@
 // Lago's events batch without the HTTP: the events a usage message becomes, and what Lago's
-// answers to a batch say (which events it already holds, a batch too long, when to retry). Pure
+// answers to a batch say (which events it already holds, a batch too long, its error). Pure
 // functions, so the sink (lago-sink.ts) is only the sending.
 import type { NativeMetric, NativeUsage } from './native-usage.ts';
 
@@ -92,13 +92,4 @@ export function errorSummary(body: unknown): string {
   if (typeof details !== 'object' || details === null) return ` (${code})`;
   const shown = JSON.stringify(details).slice(0, 300);
   return ` (${code}: ${shown})`;
-}
-
-/** `Retry-After` as seconds or an HTTP date, in milliseconds from now. */
-export function retryAfter(value: string | string[] | undefined, now: number): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (text === undefined) return undefined;
-  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
-  const at = Date.parse(text);
-  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }

@@ -6,12 +6,12 @@
 // chance: Lago's Postgres store refuses a repeated transaction_id (422 `value_already_exist`, which
 // rolls the whole batch back: the duplicates count as delivered and the rest is sent again), and
 // its ClickHouse store keeps one event per transaction_id and timestamp.
-import { setTimeout as delay } from 'node:timers/promises';
-import { backoffDelay } from '../backoff.ts';
 import { systemCode } from '../errors.ts';
 import { Pool } from '../http/pool.ts';
+import type { Answer, RetryPolicy, RetryPolicyOptions, Verdict } from '../http/retry.ts';
+import { retryAfter, retryPolicy, succeeded, transient, withRetries } from '../http/retry.ts';
 import type { LagoEvent, LagoMetricCodes } from './lago-batch.ts';
-import { duplicateIndexes, errorSummary, lagoEventsOf, retryAfter, tooManyEvents } from './lago-batch.ts';
+import { duplicateIndexes, errorSummary, lagoEventsOf, tooManyEvents } from './lago-batch.ts';
 import type { OutboundMessage } from './messages.ts';
 import type { BillingIdLookup } from './native-usage.ts';
 import { cachedBillingIds, nativeUsage } from './native-usage.ts';
@@ -27,7 +27,8 @@ export interface LagoApiKeySource {
   refresh(): Promise<string>;
 }
 
-export interface LagoSinkOptions {
+/** Retries, of one request: 15 s per attempt, 4 retries, backoff from 250 ms up to 8 s. */
+export interface LagoSinkOptions extends RetryPolicyOptions {
   /** LAGO_API_URL: the API's base URL without /api/v1 (Lago's own setting of that name). */
   readonly apiUrl: URL;
   readonly apiKey: LagoApiKeySource;
@@ -37,19 +38,10 @@ export interface LagoSinkOptions {
   readonly fieldName?: string;
   /** Events per request: Lago's LAGO_EVENTS_BATCH_MAX_LENGTH, 100 unless the server says otherwise. */
   readonly batchSize?: number;
-  /** Per attempt, connection to last body byte. Default 15,000 ms. */
-  readonly timeoutMs?: number;
-  /** Retries of one request after its first attempt. Default 4. */
-  readonly retries?: number;
-  readonly baseDelayMs?: number;
-  readonly maxDelayMs?: number;
   /** Requests in flight at once. Default 8. */
   readonly connections?: number;
   /** How long a looked-up billing id is reused. Default 60 s. */
   readonly billingIdTtlMs?: number;
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly random?: () => number;
-  readonly clock?: () => number;
 }
 
 // --- the sink ----------------------------------------------------------------------------------
@@ -62,14 +54,10 @@ interface Pending {
   ) => void;
 }
 
-interface Attempt {
-  readonly status: number | undefined;
+interface Attempt extends Answer {
   readonly body: unknown;
-  readonly retryAfterMs?: number;
-  readonly reason: string;
 }
 
-const DEFAULT_TIMEOUT_MS = 15_000;
 const BATCH_PATH = '/api/v1/events/batch';
 
 export class LagoSink implements UsageSink {
@@ -84,13 +72,7 @@ export class LagoSink implements UsageSink {
   readonly #field: string;
   /** Lowered when Lago answers `too_many_events` (a self-hosted LAGO_EVENTS_BATCH_MAX_LENGTH under 100). */
   #batchSize: number;
-  readonly #timeoutMs: number;
-  readonly #retries: number;
-  readonly #baseDelayMs: number;
-  readonly #maxDelayMs: number;
-  readonly #sleep: (ms: number) => Promise<void>;
-  readonly #random: () => number;
-  readonly #clock: () => number;
+  readonly #retry: RetryPolicy;
   #queue: Pending[] = [];
   #flushScheduled = false;
   #inFlight = 0;
@@ -104,21 +86,21 @@ export class LagoSink implements UsageSink {
     this.#codes = options.codes;
     this.#field = options.fieldName ?? 'value';
     this.#batchSize = options.batchSize ?? 100;
-    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.#retries = options.retries ?? 4;
-    this.#baseDelayMs = options.baseDelayMs ?? 250;
-    this.#maxDelayMs = options.maxDelayMs ?? 8_000;
-    this.#sleep = options.sleep ?? ((ms) => delay(ms));
-    this.#random = options.random ?? Math.random;
-    this.#clock = options.clock ?? Date.now;
+    this.#retry = retryPolicy(options, {
+      timeoutMs: 15_000,
+      retries: 4,
+      baseDelayMs: 250,
+      maxDelayMs: 8_000,
+    });
+    const { timeoutMs } = this.#retry;
     this.#connections = options.connections ?? 8;
     this.#pool = new Pool(options.apiUrl.origin, {
       connections: this.#connections,
       pipelining: 1,
       keepAliveTimeout: 4_000,
-      connect: { timeout: Math.min(5_000, this.#timeoutMs) },
-      headersTimeout: this.#timeoutMs,
-      bodyTimeout: this.#timeoutMs,
+      connect: { timeout: Math.min(5_000, timeoutMs) },
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
     });
   }
 
@@ -181,57 +163,44 @@ export class LagoSink implements UsageSink {
   /** One batch until every event in it is acknowledged or the batch gives up. */
   async #send(initial: Pending[]): Promise<void> {
     let batch = initial;
-    let key = await this.#apiKey.get();
-    let refreshed = false;
-    let failures = 0;
-    const deadline = Math.min(...batch.map((pending) => pending.deadline));
-    const fail = (status: number | undefined, reason: string) => {
-      for (const pending of batch) pending.settle({ ok: false, status, reason });
-    };
-    while (batch.length > 0) {
-      const left = deadline - this.#clock();
-      if (left <= 0) return fail(undefined, 'the sweep ran out of time before Lago answered');
-      const attempt = await this.#attempt(batch, key, Math.ceil(Math.min(this.#timeoutMs, left)));
-      const status = attempt.status;
-      if (status !== undefined && status >= 200 && status < 300) {
-        for (const pending of batch) pending.settle({ ok: true });
-        return;
-      }
-      if (status === 422 && tooManyEvents(attempt.body) && batch.length > 1) {
+    const judge = (attempt: Attempt): Verdict => {
+      const { status, body } = attempt;
+      if (succeeded(status)) return 'done';
+      if (status !== 422) return transient(status) ? 'retry' : 'final';
+      if (tooManyEvents(body) && batch.length > 1) {
         // Lago takes fewer events a request than this sink sent: halve, and keep the half that is
         // left over for the next request.
         this.#batchSize = Math.max(1, Math.floor(batch.length / 2));
         this.#queue.unshift(...batch.slice(this.#batchSize));
         batch = batch.slice(0, this.#batchSize);
-        continue;
+        return 'again';
       }
-      if (status === 422) {
-        // Postgres store: the batch was rolled back; the events it already holds are delivered,
-        // the others go again, alone.
-        const duplicates = duplicateIndexes(attempt.body, batch.length);
-        if (duplicates === undefined) return fail(status, attempt.reason);
-        batch.forEach((pending, index) => {
-          if (duplicates.has(index)) pending.settle({ ok: true });
-        });
-        batch = batch.filter((_, index) => !duplicates.has(index));
-        continue;
-      }
-      if (status === 401 && !refreshed) {
-        // The key may have been replaced in Secrets Manager since it was cached.
-        refreshed = true;
-        key = await this.#apiKey.refresh();
-        continue;
-      }
-      const retryable = status === undefined || status === 429 || status >= 500;
-      failures += 1;
-      if (!retryable || failures > this.#retries) return fail(status, attempt.reason);
-      const wait = Math.max(
-        backoffDelay(failures, { baseMs: this.#baseDelayMs, maxMs: this.#maxDelayMs, random: this.#random }),
-        Math.min(attempt.retryAfterMs ?? 0, this.#maxDelayMs),
-      );
-      if (this.#clock() + wait >= deadline) return fail(status, attempt.reason);
-      await this.#sleep(wait);
+      // Postgres store: the batch was rolled back; the events it already holds are delivered,
+      // the others go again, alone.
+      const duplicates = duplicateIndexes(body, batch.length);
+      if (duplicates === undefined) return 'final';
+      batch.forEach((pending, index) => {
+        if (duplicates.has(index)) pending.settle({ ok: true });
+      });
+      batch = batch.filter((_, index) => !duplicates.has(index));
+      return batch.length === 0 ? 'done' : 'again';
+    };
+    const outcome = await withRetries(this.#retry, {
+      deadline: Math.min(...batch.map((pending) => pending.deadline)),
+      credentials: this.#apiKey,
+      attempt: (key, timeoutMs) => this.#attempt(batch, key, timeoutMs),
+      refused: ({ status }) => status === 401,
+      judge,
+    });
+    if (outcome.ok) {
+      for (const pending of batch) pending.settle({ ok: true });
+      return;
     }
+    const { status, reason } = outcome.answer ?? {
+      status: undefined,
+      reason: 'the sweep ran out of time before Lago answered',
+    };
+    for (const pending of batch) pending.settle({ ok: false, status, reason });
   }
 
   async #attempt(batch: readonly Pending[], key: string, timeoutMs: number): Promise<Attempt> {
@@ -250,7 +219,7 @@ export class LagoSink implements UsageSink {
         keepBytes: 1 << 20,
       });
       const status = response.statusCode;
-      if (status >= 200 && status < 300) return { status, body: undefined, reason: 'acknowledged' };
+      if (succeeded(status)) return { status, body: undefined, reason: 'acknowledged' };
       const text = response.body;
       let body: unknown;
       try {
@@ -260,8 +229,8 @@ export class LagoSink implements UsageSink {
       }
       // Lago's own client waits `x-ratelimit-reset` seconds after a 429; Retry-After when a proxy sends it.
       const retryAfterMs =
-        retryAfter(response.headers['retry-after'], this.#clock()) ??
-        retryAfter(response.headers['x-ratelimit-reset'], this.#clock());
+        retryAfter(response.headers['retry-after'], this.#retry.clock()) ??
+        retryAfter(response.headers['x-ratelimit-reset'], this.#retry.clock());
       return {
         status,
         body,

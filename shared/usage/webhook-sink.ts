@@ -2,35 +2,22 @@
 // a keep-alive pool, 15 s per attempt, retried with exponential backoff and full jitter on 5xx,
 // 429 and network errors (Retry-After honoured up to the cap), within the sweep's deadline. Any
 // other answer is an honest failure: the message stays unacknowledged and is sent again next run.
-import { setTimeout as delay } from 'node:timers/promises';
-import { backoffDelay } from '../backoff.ts';
 import { systemCode } from '../errors.ts';
 import { Pool } from '../http/pool.ts';
+import type { Answer, RetryPolicy, RetryPolicyOptions } from '../http/retry.ts';
+import { retryAfter, retryPolicy, succeeded, transient, withRetries } from '../http/retry.ts';
 import type { WebhookSecretsProvider } from '../signing/index.ts';
 import { webhookHeaders } from '../signing/index.ts';
 import type { OutboundMessage } from './messages.ts';
 import type { DeliveryOptions, DeliveryOutcome, UsageSink } from './sink.ts';
 
-export interface WebhookSinkOptions {
+/** Retries: 15 s per attempt, 4 retries, backoff from 250 ms up to 8 s (Retry-After capped there too). */
+export interface WebhookSinkOptions extends RetryPolicyOptions {
   readonly url: URL;
   readonly secrets: WebhookSecretsProvider;
-  /** Per attempt, connection to last body byte. Default 15,000 ms. */
-  readonly timeoutMs?: number;
-  /** Retries after the first attempt. Default 4. */
-  readonly retries?: number;
-  /** First backoff ceiling; doubles each retry. Default 250 ms. */
-  readonly baseDelayMs?: number;
-  /** Largest wait between attempts (also caps Retry-After). Default 8,000 ms. */
-  readonly maxDelayMs?: number;
   /** Concurrent connections to the receiver. Default 32. */
   readonly connections?: number;
-  /** Injectable for tests. */
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly random?: () => number;
-  readonly clock?: () => number;
 }
-
-const DEFAULT_TIMEOUT_MS = 15_000;
 
 export class WebhookSink implements UsageSink {
   readonly kind = 'webhook';
@@ -39,66 +26,47 @@ export class WebhookSink implements UsageSink {
   readonly #path: string;
   readonly #pool: Pool;
   readonly #secrets: WebhookSecretsProvider;
-  readonly #timeoutMs: number;
-  readonly #retries: number;
-  readonly #baseDelayMs: number;
-  readonly #maxDelayMs: number;
-  readonly #sleep: (ms: number) => Promise<void>;
-  readonly #random: () => number;
-  readonly #clock: () => number;
+  readonly #retry: RetryPolicy;
 
   constructor(options: WebhookSinkOptions) {
     this.#path = `${options.url.pathname}${options.url.search}`;
     this.target = options.url.origin;
     this.#secrets = options.secrets;
-    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.#retries = options.retries ?? 4;
-    this.#baseDelayMs = options.baseDelayMs ?? 250;
-    this.#maxDelayMs = options.maxDelayMs ?? 8_000;
-    this.#sleep = options.sleep ?? ((ms) => delay(ms));
-    this.#random = options.random ?? Math.random;
-    this.#clock = options.clock ?? Date.now;
+    this.#retry = retryPolicy(options, {
+      timeoutMs: 15_000,
+      retries: 4,
+      baseDelayMs: 250,
+      maxDelayMs: 8_000,
+    });
+    const { timeoutMs } = this.#retry;
     this.#pool = new Pool(options.url.origin, {
       connections: options.connections ?? 32,
       pipelining: 1,
       keepAliveTimeout: 4_000,
-      connect: { timeout: Math.min(5_000, this.#timeoutMs) },
-      headersTimeout: this.#timeoutMs,
-      bodyTimeout: this.#timeoutMs,
+      connect: { timeout: Math.min(5_000, timeoutMs) },
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
     });
   }
 
   async deliver(message: OutboundMessage, options: DeliveryOptions = {}): Promise<DeliveryOutcome> {
-    const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
-    let secrets = await this.#secrets.get();
-    let refreshed = false;
-    let attempts = 0;
-    let failures = 0;
-    for (;;) {
-      const left = deadline - this.#clock();
-      if (left <= 0)
-        return this.#failed(attempts, undefined, 'the sweep ran out of time before the delivery completed');
-      attempts += 1;
-      const attempt = await this.#attempt(message, secrets, Math.ceil(Math.min(this.#timeoutMs, left)));
-      if (attempt.status !== undefined && attempt.status >= 200 && attempt.status < 300) {
-        return { ok: true, attempts, status: attempt.status };
-      }
-      if ((attempt.status === 401 || attempt.status === 403) && !refreshed) {
-        // The receiver may already know a secret rotated in Secrets Manager since it was cached.
-        refreshed = true;
-        secrets = await this.#secrets.refresh();
-        continue;
-      }
-      if (!attempt.retryable) return this.#failed(attempts, attempt.status, attempt.reason);
-      failures += 1;
-      if (failures > this.#retries) return this.#failed(attempts, attempt.status, attempt.reason);
-      const wait = Math.max(
-        backoffDelay(failures, { baseMs: this.#baseDelayMs, maxMs: this.#maxDelayMs, random: this.#random }),
-        Math.min(attempt.retryAfterMs ?? 0, this.#maxDelayMs),
-      );
-      if (this.#clock() + wait >= deadline) return this.#failed(attempts, attempt.status, attempt.reason);
-      await this.#sleep(wait);
-    }
+    const outcome = await withRetries(this.#retry, {
+      deadline: options.deadline ?? Number.POSITIVE_INFINITY,
+      credentials: this.#secrets,
+      attempt: (secrets, timeoutMs) => this.#attempt(message, secrets, timeoutMs),
+      // A refused signature: 401 or 403 here, where the Stripe and Lago clients refresh on 401 only.
+      // The receiver is the customer's own server and may answer either; those APIs answer 401 for
+      // a key they do not know and 403 for one that lacks a permission.
+      refused: ({ status }) => status === 401 || status === 403,
+      judge: ({ status }) => (succeeded(status) ? 'done' : transient(status) ? 'retry' : 'final'),
+    });
+    const { attempts } = outcome;
+    const { status, reason } = outcome.answer ?? {
+      status: undefined,
+      reason: 'the sweep ran out of time before the delivery completed',
+    };
+    if (outcome.ok && status !== undefined) return { ok: true, attempts, status };
+    return { ok: false, attempts, status, reason };
   }
 
   async close(): Promise<void> {
@@ -110,9 +78,9 @@ export class WebhookSink implements UsageSink {
     message: OutboundMessage,
     secrets: Awaited<ReturnType<WebhookSecretsProvider['get']>>,
     timeoutMs: number,
-  ): Promise<{ status: number | undefined; retryable: boolean; reason: string; retryAfterMs?: number }> {
+  ): Promise<Answer> {
     const headers = webhookHeaders(
-      { id: message.id, timestamp: Math.floor(this.#clock() / 1000), body: message.body },
+      { id: message.id, timestamp: Math.floor(this.#retry.clock() / 1000), body: message.body },
       secrets,
     );
     try {
@@ -128,35 +96,16 @@ export class WebhookSink implements UsageSink {
         keepBytes: 64 * 1024,
       });
       const status = response.statusCode;
-      if (status >= 200 && status < 300) return { status, retryable: false, reason: 'acknowledged' };
-      const retryable = status === 429 || status >= 500;
-      const retryAfterMs = retryAfter(response.headers['retry-after'], this.#clock());
+      if (succeeded(status)) return { status, reason: 'acknowledged' };
+      const retryAfterMs = retryAfter(response.headers['retry-after'], this.#retry.clock());
       return {
         status,
-        retryable,
         reason: `the receiver answered ${status}`,
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       };
     } catch (error) {
       const code = systemCode(error) ?? (error instanceof Error ? error.name : undefined);
-      return {
-        status: undefined,
-        retryable: true,
-        reason: `no answer from the receiver (${String(code ?? 'error')})`,
-      };
+      return { status: undefined, reason: `no answer from the receiver (${String(code ?? 'error')})` };
     }
   }
-
-  #failed(attempts: number, status: number | undefined, reason: string): DeliveryOutcome {
-    return { ok: false, attempts, status, reason };
-  }
-}
-
-/** `Retry-After` as seconds or an HTTP date, in milliseconds from now. */
-function retryAfter(value: string | string[] | undefined, now: number): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (text === undefined) return undefined;
-  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
-  const at = Date.parse(text);
-  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
