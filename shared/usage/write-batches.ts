@@ -46,10 +46,10 @@ export function batchedWrites(ledger: UsageLedger, clock: () => number): LedgerW
     deliveries = [];
     deletions = [];
     const write = commit(turn);
-    if (turn.deleted.length === 0) return;
-    // Awaited in settle(); until then a failure must not count as unhandled.
+    // A failure reaches every object waiting on the turn; the turn's own promise is awaited in
+    // settle() only when it carried deletions, and must never count as unhandled.
     write.catch(() => {});
-    written.push(write);
+    if (turn.deleted.length > 0) written.push(write);
   };
 
   /** Writes the turn; settles every waiting object; rejects with the first refused deletion. */
