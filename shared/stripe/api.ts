@@ -11,6 +11,15 @@ import { Pool } from '../http/pool.ts';
 import type { Answer, RetryPolicy, RetryPolicyOptions } from '../http/retry.ts';
 import { retryPolicy, succeeded, transient, withRetries } from '../http/retry.ts';
 
+/**
+ * The Stripe API version every call names (`Stripe-Version`), so that what these two calls send and
+ * get back does not change when the account's default version does. It is the version of the
+ * `stripe` package the tests build Stripe's objects with (a test checks the two agree); the README
+ * asks for the webhook endpoint to be created with it too, since an event's shape follows its
+ * endpoint's version.
+ */
+export const STRIPE_API_VERSION = '2026-10-28.endive';
+
 /** Where the API key comes from (the environment, or Secrets Manager with a cache). */
 export interface ApiKeySource {
   get(): Promise<string>;
@@ -142,6 +151,7 @@ export class StripeApi {
         headers: {
           authorization: `Bearer ${key}`,
           accept: 'application/json',
+          'stripe-version': STRIPE_API_VERSION,
           ...(form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
         },
         ...(form === undefined ? {} : { body: form.toString() }),

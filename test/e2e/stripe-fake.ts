@@ -40,6 +40,8 @@ export interface StripeFake {
   readonly accepted: AcceptedMeterEvent[];
   /** Every request, as `METHOD path`. */
   readonly requests: string[];
+  /** The `Stripe-Version` of every request, in order ('' when it named none). */
+  readonly versions: string[];
   /** Duplicate answers given. */
   duplicates: number;
   /** Decides each request's fault; 'none' unless a test says otherwise. */
@@ -72,6 +74,7 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
     customers: new Map(),
     accepted: [],
     requests: [],
+    versions: [],
     duplicates: 0,
     fault: () => 'none',
     now: () => Date.now(),
@@ -86,6 +89,7 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
     reset() {
       fake.accepted.splice(0);
       fake.requests.splice(0);
+      fake.versions.splice(0);
       fake.duplicates = 0;
       seen.clear();
     },
@@ -117,6 +121,7 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
     }
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     fake.requests.push(`${method} ${url.pathname}`);
+    fake.versions.push(String(req.headers['stripe-version'] ?? ''));
     attempt += 1;
     const fault = fake.fault({ method, path: url.pathname, attempt });
     if (fault === 'reset') {

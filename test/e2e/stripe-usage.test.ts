@@ -12,6 +12,7 @@ import type { Emulator } from '../../emulator/gateway.ts';
 import { startEmulator } from '../../emulator/gateway.ts';
 import { seedUsageObjects } from '../../emulator/usage-generator.ts';
 import { generateWebhookSecret } from '../../shared/signing/index.ts';
+import { STRIPE_API_VERSION } from '../../shared/stripe/api.ts';
 import type { RunningServer } from './local-server.ts';
 import { startServer } from './local-server.ts';
 import type { Fault, StripeFake } from './stripe-fake.ts';
@@ -160,5 +161,8 @@ describe('usage to Stripe Billing Meters', () => {
     expect(unbilled).toBeGreaterThan(0);
     expect(results.every((result) => typeof result.unbilled === 'number')).toBe(true);
     expect(server.output()).toContain('unbilled');
+    // Every call named the pinned API version, so an account's default version cannot change it.
+    expect(stripe.versions.length).toBeGreaterThan(0);
+    expect(new Set(stripe.versions)).toEqual(new Set([STRIPE_API_VERSION]));
   });
 });
