@@ -51,6 +51,22 @@ export interface HttpResponse {
   readonly truncated: boolean;
 }
 
+/**
+ * A keep-alive pool to an HTTP API as the usage sinks and the billing clients use one: one request
+ * per connection at a time, idle connections kept 4 s, connected within 5 s (or `timeoutMs` if
+ * shorter), the answer's headers and each of its body chunks within `timeoutMs`.
+ */
+export function apiPool(origin: string, connections: number, timeoutMs: number): Pool {
+  return new Pool(origin, {
+    connections,
+    pipelining: 1,
+    keepAliveTimeout: 4_000,
+    connect: { timeout: Math.min(5_000, timeoutMs) },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+}
+
 /** A keep-alive connection pool to one origin. */
 export class Pool extends UndiciPool {
   /** Sends one request and answers the whole response. Rejects with undici's error (its `code`) on a transport failure. */

@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import { timeLeft } from '../deadline.ts';
 import { AppError, ConfigurationError, systemCode } from '../errors.ts';
-import { Pool } from '../http/pool.ts';
+import { apiPool, type Pool } from '../http/pool.ts';
 import type { Answer, RetryPolicy, RetryPolicyOptions } from '../http/retry.ts';
 import { retryPolicy, succeeded, transient, withRetries } from '../http/retry.ts';
 import type { LagoListedSubscription, LagoSubscriptionDirectory } from '../lifecycle/lago.ts';
@@ -50,14 +50,7 @@ export class LagoApi implements LagoSubscriptionDirectory {
       maxDelayMs: 4_000,
     });
     const { timeoutMs } = this.#retry;
-    this.#pool = new Pool(options.apiUrl.origin, {
-      connections: 4,
-      pipelining: 1,
-      keepAliveTimeout: 4_000,
-      connect: { timeout: Math.min(5_000, timeoutMs) },
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
+    this.#pool = apiPool(options.apiUrl.origin, 4, timeoutMs);
   }
 
   /**

@@ -7,7 +7,7 @@
 // rolls the whole batch back: the duplicates count as delivered and the rest is sent again), and
 // its ClickHouse store keeps one event per transaction_id and timestamp.
 import { systemCode } from '../errors.ts';
-import { Pool } from '../http/pool.ts';
+import { apiPool, type Pool } from '../http/pool.ts';
 import type { Answer, RetryPolicy, RetryPolicyOptions, Verdict } from '../http/retry.ts';
 import { retryAfter, retryPolicy, succeeded, transient, withRetries } from '../http/retry.ts';
 import type { LagoEvent, LagoMetricCodes } from './lago-batch.ts';
@@ -94,14 +94,7 @@ export class LagoSink implements UsageSink {
     });
     const { timeoutMs } = this.#retry;
     this.#connections = options.connections ?? 8;
-    this.#pool = new Pool(options.apiUrl.origin, {
-      connections: this.#connections,
-      pipelining: 1,
-      keepAliveTimeout: 4_000,
-      connect: { timeout: Math.min(5_000, timeoutMs) },
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
+    this.#pool = apiPool(options.apiUrl.origin, this.#connections, timeoutMs);
   }
 
   /**

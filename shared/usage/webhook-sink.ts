@@ -3,7 +3,7 @@
 // 429 and network errors (Retry-After honoured up to the cap), within the sweep's deadline. Any
 // other answer is an honest failure: the message stays unacknowledged and is sent again next run.
 import { systemCode } from '../errors.ts';
-import { Pool } from '../http/pool.ts';
+import { apiPool, type Pool } from '../http/pool.ts';
 import type { Answer, RetryPolicy, RetryPolicyOptions } from '../http/retry.ts';
 import { retryAfter, retryPolicy, succeeded, transient, withRetries } from '../http/retry.ts';
 import type { WebhookSecretsProvider } from '../signing/index.ts';
@@ -39,14 +39,7 @@ export class WebhookSink implements UsageSink {
       maxDelayMs: 8_000,
     });
     const { timeoutMs } = this.#retry;
-    this.#pool = new Pool(options.url.origin, {
-      connections: options.connections ?? 32,
-      pipelining: 1,
-      keepAliveTimeout: 4_000,
-      connect: { timeout: Math.min(5_000, timeoutMs) },
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
+    this.#pool = apiPool(options.url.origin, options.connections ?? 32, timeoutMs);
   }
 
   async deliver(message: OutboundMessage, options: DeliveryOptions = {}): Promise<DeliveryOutcome> {
