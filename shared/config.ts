@@ -347,11 +347,7 @@ function checkStripe(e: Env): void {
   if (e.STRIPE_WEBHOOK_SECRET !== undefined)
     stripeWebhookSecrets(e.STRIPE_WEBHOOK_SECRET, 'STRIPE_WEBHOOK_SECRET');
   if (e.STRIPE_API_KEY !== undefined) stripeApiKey(e.STRIPE_API_KEY, 'STRIPE_API_KEY');
-  const base = e.STRIPE_API_BASE;
-  if (base.protocol !== 'https:' && !(base.protocol === 'http:' && LOOPBACK.test(base.hostname))) {
-    throw new ConfigurationError('STRIPE_API_BASE', 'must use https (plain http only for a loopback host)');
-  }
-  checkWebUrl('STRIPE_API_BASE', base);
+  checkApiUrl('STRIPE_API_BASE', e.STRIPE_API_BASE);
   if (e.USAGE_SINK === 'stripe') {
     if (e.STRIPE_API_KEY === undefined && e.STRIPE_API_KEY_ID === undefined) {
       throw new ConfigurationError(
@@ -398,10 +394,7 @@ function checkLago(e: Env): void {
   if (e.LAGO_API_KEY !== undefined) lagoApiKey(e.LAGO_API_KEY, 'LAGO_API_KEY');
   const api = e.LAGO_API_URL;
   if (api !== undefined) {
-    if (api.protocol !== 'https:' && !(api.protocol === 'http:' && LOOPBACK.test(api.hostname))) {
-      throw new ConfigurationError('LAGO_API_URL', 'must use https (plain http only for a loopback host)');
-    }
-    checkWebUrl('LAGO_API_URL', api);
+    checkApiUrl('LAGO_API_URL', api);
     if (/\/api\/v1\/?$/.test(api.pathname)) {
       throw new ConfigurationError('LAGO_API_URL', "is the base URL without /api/v1, as Lago's own setting");
     }
@@ -478,6 +471,14 @@ export function checkGatewayUrl(
       variable,
       'must use https; plain http is allowed only for a loopback host or with OSTOR_ALLOW_INSECURE_HTTP=true',
     );
+  }
+  checkWebUrl(variable, value);
+}
+
+/** A billing system's API: https, or plain http to a loopback host (a local fake); no credentials in it. */
+function checkApiUrl(variable: string, value: URL): void {
+  if (value.protocol !== 'https:' && !(value.protocol === 'http:' && LOOPBACK.test(value.hostname))) {
+    throw new ConfigurationError(variable, 'must use https (plain http only for a loopback host)');
   }
   checkWebUrl(variable, value);
 }
