@@ -46,12 +46,20 @@ export interface LagoSinkOptions extends RetryPolicyOptions {
 
 // --- the sink ----------------------------------------------------------------------------------
 
+/** How one event ended; `attempts` counts the requests that carried it. */
+type Settled =
+  | { readonly ok: true; readonly attempts: number }
+  | {
+      readonly ok: false;
+      readonly attempts: number;
+      readonly status: number | undefined;
+      readonly reason: string;
+    };
+
 interface Pending {
   readonly event: LagoEvent;
   readonly deadline: number;
-  readonly settle: (
-    outcome: { ok: true } | { ok: false; status: number | undefined; reason: string },
-  ) => void;
+  readonly settle: (outcome: Settled) => void;
 }
 
 interface Attempt extends Answer {
@@ -110,16 +118,18 @@ export class LagoSink implements UsageSink {
     if (events.length === 0) return { ok: true, attempts: 0, status: 200, unbilled, unbilledUsers };
     const settled = events.map(
       (event) =>
-        new Promise<{ ok: true } | { ok: false; status: number | undefined; reason: string }>((settle) => {
+        new Promise<Settled>((settle) => {
           this.#queue.push({ event, deadline, settle });
         }),
     );
     this.#schedule();
     const outcomes = await Promise.all(settled);
+    // The events may have gone in several requests, each retried on its own: the most any took.
+    const attempts = Math.max(...outcomes.map((outcome) => outcome.attempts));
     for (const outcome of outcomes) {
-      if (!outcome.ok) return { ok: false, attempts: 1, status: outcome.status, reason: outcome.reason };
+      if (!outcome.ok) return { ok: false, attempts, status: outcome.status, reason: outcome.reason };
     }
-    return { ok: true, attempts: 1, status: 200, unbilled, unbilledUsers };
+    return { ok: true, attempts, status: 200, unbilled, unbilledUsers };
   }
 
   async close(): Promise<void> {
@@ -144,7 +154,7 @@ export class LagoSink implements UsageSink {
       this.#send(batch)
         .catch((error: unknown) => {
           const reason = `the batch could not be sent (${systemCode(error) ?? (error instanceof Error ? error.name : 'error')})`;
-          for (const pending of batch) pending.settle({ ok: false, status: undefined, reason });
+          for (const pending of batch) pending.settle({ ok: false, attempts: 1, status: undefined, reason });
         })
         .finally(() => {
           this.#inFlight -= 1;
@@ -156,6 +166,7 @@ export class LagoSink implements UsageSink {
   /** One batch until every event in it is acknowledged or the batch gives up. */
   async #send(initial: Pending[]): Promise<void> {
     let batch = initial;
+    let attempts = 0;
     const judge = (attempt: Attempt): Verdict => {
       const { status, body } = attempt;
       if (succeeded(status)) return 'done';
@@ -173,7 +184,7 @@ export class LagoSink implements UsageSink {
       const duplicates = duplicateIndexes(body, batch.length);
       if (duplicates === undefined) return 'final';
       batch.forEach((pending, index) => {
-        if (duplicates.has(index)) pending.settle({ ok: true });
+        if (duplicates.has(index)) pending.settle({ ok: true, attempts });
       });
       batch = batch.filter((_, index) => !duplicates.has(index));
       return batch.length === 0 ? 'done' : 'again';
@@ -181,19 +192,22 @@ export class LagoSink implements UsageSink {
     const outcome = await withRetries(this.#retry, {
       deadline: Math.min(...batch.map((pending) => pending.deadline)),
       credentials: this.#apiKey,
-      attempt: (key, timeoutMs) => this.#attempt(batch, key, timeoutMs),
+      attempt: (key, timeoutMs) => {
+        attempts += 1;
+        return this.#attempt(batch, key, timeoutMs);
+      },
       refused: ({ status }) => status === 401,
       judge,
     });
     if (outcome.ok) {
-      for (const pending of batch) pending.settle({ ok: true });
+      for (const pending of batch) pending.settle({ ok: true, attempts });
       return;
     }
     const { status, reason } = outcome.answer ?? {
       status: undefined,
       reason: 'the sweep ran out of time before Lago answered',
     };
-    for (const pending of batch) pending.settle({ ok: false, status, reason });
+    for (const pending of batch) pending.settle({ ok: false, attempts, status, reason });
   }
 
   async #attempt(batch: readonly Pending[], key: string, timeoutMs: number): Promise<Attempt> {

@@ -306,6 +306,16 @@ describe('delivery to Lago', () => {
     expect(refused).toMatchObject({ ok: false, status: 400 });
   });
 
+  it('reports how many requests a delivery took, retries included', async () => {
+    const sink = await setUp('postgres', { retries: 2 });
+    fake.faults.push({ kind: 'status', status: 503 }, { kind: 'reset' });
+    const [message, other] = messages(2);
+    if (message === undefined || other === undefined) throw new Error('two messages');
+    expect(await sink.deliver(message)).toMatchObject({ ok: true, attempts: 3 });
+    fake.chaos = () => ({ kind: 'status', status: 500 });
+    expect(await sink.deliver(other)).toMatchObject({ ok: false, attempts: 3, status: 500 });
+  });
+
   it('gives up after its retries, and when the deadline would pass', async () => {
     const sink = await setUp('postgres', { retries: 2 });
     fake.chaos = () => ({ kind: 'status', status: 500 });
