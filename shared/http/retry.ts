@@ -25,6 +25,9 @@ export interface RetryPolicyOptions {
 
 export type RetryPolicy = Required<RetryPolicyOptions>;
 
+/** The defaults of the usage sinks and the Stripe API: 15 s an attempt, 4 retries, backoff from 250 ms up to 8 s. */
+export const DELIVERY_RETRY = { timeoutMs: 15_000, retries: 4, baseDelayMs: 250, maxDelayMs: 8_000 } as const;
+
 /** The settings given, the client's defaults for the rest, real time and chance unless injected. */
 export function retryPolicy(
   options: RetryPolicyOptions,

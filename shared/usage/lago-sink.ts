@@ -9,7 +9,7 @@
 import { systemCode } from '../errors.ts';
 import { apiPool, type Pool } from '../http/pool.ts';
 import type { Answer, RetryPolicy, RetryPolicyOptions, Verdict } from '../http/retry.ts';
-import { retryAfter, retryPolicy, succeeded, transient, withRetries } from '../http/retry.ts';
+import { DELIVERY_RETRY, retryAfter, retryPolicy, succeeded, transient, withRetries } from '../http/retry.ts';
 import type { LagoEvent, LagoMetricCodes } from './lago-batch.ts';
 import { duplicateIndexes, errorSummary, lagoEventsOf, tooManyEvents } from './lago-batch.ts';
 import type { OutboundMessage } from './messages.ts';
@@ -94,12 +94,7 @@ export class LagoSink implements UsageSink {
     this.#codes = options.codes;
     this.#field = options.fieldName ?? 'value';
     this.#batchSize = options.batchSize ?? 100;
-    this.#retry = retryPolicy(options, {
-      timeoutMs: 15_000,
-      retries: 4,
-      baseDelayMs: 250,
-      maxDelayMs: 8_000,
-    });
+    this.#retry = retryPolicy(options, DELIVERY_RETRY);
     const { timeoutMs } = this.#retry;
     this.#connections = options.connections ?? 8;
     this.#pool = apiPool(options.apiUrl.origin, this.#connections, timeoutMs);

@@ -5,7 +5,7 @@
 import { systemCode } from '../errors.ts';
 import { apiPool, type Pool } from '../http/pool.ts';
 import type { Answer, RetryPolicy, RetryPolicyOptions } from '../http/retry.ts';
-import { retryAfter, retryPolicy, succeeded, transient, withRetries } from '../http/retry.ts';
+import { DELIVERY_RETRY, retryAfter, retryPolicy, succeeded, transient, withRetries } from '../http/retry.ts';
 import type { WebhookSecretsProvider } from '../signing/index.ts';
 import { webhookHeaders } from '../signing/index.ts';
 import type { OutboundMessage } from './messages.ts';
@@ -32,12 +32,7 @@ export class WebhookSink implements UsageSink {
     this.#path = `${options.url.pathname}${options.url.search}`;
     this.target = options.url.origin;
     this.#secrets = options.secrets;
-    this.#retry = retryPolicy(options, {
-      timeoutMs: 15_000,
-      retries: 4,
-      baseDelayMs: 250,
-      maxDelayMs: 8_000,
-    });
+    this.#retry = retryPolicy(options, DELIVERY_RETRY);
     const { timeoutMs } = this.#retry;
     this.#pool = apiPool(options.url.origin, options.connections ?? 32, timeoutMs);
   }
