@@ -80,6 +80,7 @@ export class VhiS3BillingStack extends Stack {
 
     for (const [name, fn] of this.functions.functions) this.operations.watchFunction(pascal(name), name, fn);
     this.operations.watchTerminationsRefused('Stripe', 'stripe');
+    this.operations.watchMeterErrorReports('Stripe', 'stripe');
     this.operations.watchTerminationsRefused('Lago', 'lago');
     this.operations.watchQueue(
       'UsageScheduleDeadLetters',

@@ -25,6 +25,10 @@ export const USAGE_STORAGE_FAILED_METRIC = 'usageStorageFailed';
 export const DUPLICATE_EMAILS_METRIC = 'duplicateEmails';
 /** Counted by the stripe function (shared/runtime/stripe-handler.ts) for each refused termination. */
 export const TERMINATIONS_REFUSED_METRIC = 'terminationsRefused';
+/** Counted by the stripe function for each meter error report Stripe sends (thin events). */
+export const METER_ERROR_REPORTS_METRIC = 'meterErrorReports';
+/** The message of the stripe function's log line for such a report. */
+export const METER_ERROR_REPORT_MESSAGE = 'stripe dropped meter events';
 /** The message of the sweep's summary line (shared/usage/sweep.ts). */
 export const SWEEP_FINISHED_MESSAGE = 'usage sweep finished';
 
@@ -106,6 +110,26 @@ export class Operations extends Construct {
       }),
       {
         description: `${serviceName}: a subscription ended but its S3 user's buckets hold data and purge is off, so the user was left suspended, not deleted. The user id and buckets are in the function's "termination refused" log line; empty the buckets and terminate the user, or set the purge setting.`,
+      },
+    );
+  }
+
+  /**
+   * Stripe dropped meter events it had answered 200 (`v1.billing.meter.error_report_triggered`,
+   * `v1.billing.meter.no_meter_found`): that usage is not billed until it is sent again right.
+   */
+  watchMeterErrorReports(label: string, serviceName: string): void {
+    this.#alarm(
+      `${label}MeterErrorReports`,
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: METER_ERROR_REPORTS_METRIC,
+        dimensionsMap: { service: serviceName },
+        statistic: 'Sum',
+        period: Duration.hours(1),
+      }),
+      {
+        description: `${serviceName}: Stripe dropped meter events after accepting them, so that usage is not billed. The function's "${METER_ERROR_REPORT_MESSAGE}" log line names the meter, the error codes with their counts, the window and sample identifiers (<statistics object>:<user id>:<metric>). Fix the cause (the user's billingId, the meter's event name or customer mapping), then correct the usage in Stripe; see the README, "Billing with Stripe".`,
       },
     );
   }

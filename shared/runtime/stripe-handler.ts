@@ -2,7 +2,9 @@
 // the lifecycle functions — classify the invocation, verify the signature over the raw bytes
 // (here `Stripe-Signature`), parse, make the work idempotent (on Stripe's event id, for 4 days:
 // Stripe retries for 3), run, map errors to statuses in one place — around a translator: the
-// subscription's status becomes its S3 user's desired state, applied by shared/lifecycle.
+// subscription's status becomes its S3 user's desired state, applied by shared/lifecycle. Thin
+// event notifications come to the same endpoint: a meter error report is fetched whole, logged as
+// one error an operator can act on and counted for the stack's alarm.
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -15,7 +17,9 @@ import type { SubscriptionOutcome } from '../lifecycle/subscription.ts';
 import { applySubscription } from '../lifecycle/subscription.ts';
 import { verifyStripeSignature } from '../signing/index.ts';
 import type { StripeEventEnvelope } from '../stripe/events.ts';
-import { parseStripeEvent, translateStripeEvent } from '../stripe/events.ts';
+import { parseStripeDelivery, translateStripeEvent } from '../stripe/events.ts';
+import type { ThinEventNotification } from '../stripe/meter-errors.ts';
+import { METER_ERROR_EVENT_TYPES, meterErrorReport } from '../stripe/meter-errors.ts';
 import { answerFailure } from './failure.ts';
 import { type IdempotentRunner, makeIdempotentRunner } from './idempotency.ts';
 import type { Invocation } from './invocation.ts';
@@ -33,14 +37,31 @@ export const STRIPE_FUNCTION = 'stripe';
 export const STRIPE_IDEMPOTENCY_TTL_SECONDS = 4 * 24 * 3600;
 /** Counted (EMF, dimension `service`) each time a termination is refused; alarmed by the stack. */
 export const TERMINATIONS_REFUSED_METRIC = 'terminationsRefused';
+/** Counted (EMF, dimension `service`) for each meter error report Stripe sends; alarmed by the stack. */
+export const METER_ERROR_REPORTS_METRIC = 'meterErrorReports';
+/** The message of the one error-level line a meter error report becomes. */
+export const METER_ERROR_REPORT_MESSAGE = 'stripe dropped meter events';
+
+/** A meter error report's answer: what Stripe said was dropped, without the samples. */
+export interface MeterErrorOutcome {
+  readonly action: 'reported';
+  readonly meter: string | null;
+  readonly errorCount: number;
+  readonly errors: readonly { readonly code: string; readonly count: number }[];
+  readonly window: { readonly start: string | null; readonly end: string | null };
+}
 
 export type StripeEventResult = {
   readonly received: true;
   readonly id: string;
   readonly type: string;
-  /** The subscription's status the event was read from, when it was a subscription event. */
-  readonly status?: string;
-} & SubscriptionOutcome;
+} & (
+  | ({
+      /** The subscription's status the event was read from, when it was a subscription event. */
+      readonly status?: string;
+    } & SubscriptionOutcome)
+  | MeterErrorOutcome
+);
 
 export function createStripeHandler(runtimeOf: () => Runtime = getRuntime): LambdaHandler {
   const logger = createLogger(STRIPE_FUNCTION);
@@ -68,7 +89,8 @@ export function createStripeHandler(runtimeOf: () => Runtime = getRuntime): Lamb
         // A direct invocation (console, `npm run invoke -- stripe`) hands over a Stripe event, unsigned.
         payload = invocation.payload;
       }
-      const stripeEvent = parseStripeEvent(payload);
+      const delivery = parseStripeDelivery(payload);
+      const stripeEvent = delivery.event;
       eventId = stripeEvent.id;
 
       let ran = false;
@@ -76,7 +98,9 @@ export function createStripeHandler(runtimeOf: () => Runtime = getRuntime): Lamb
       const run = () =>
         runWithDeadline(deadline, () => {
           ran = true;
-          return handleStripeEvent(stripeEvent, runtime, services, events);
+          return delivery.kind === 'thin'
+            ? handleThinEvent(delivery.event, services, events)
+            : handleStripeEvent(delivery.event, runtime, services, events);
         });
       let result: StripeEventResult;
       if (invocation.kind === 'http') {
@@ -96,6 +120,9 @@ export function createStripeHandler(runtimeOf: () => Runtime = getRuntime): Lamb
       if (ran && result.action === 'termination_refused') {
         const refused = metrics.singleMetric();
         refused.addMetric(TERMINATIONS_REFUSED_METRIC, MetricUnit.Count, 1);
+      }
+      if (ran && result.action === 'reported') {
+        metrics.singleMetric().addMetric(METER_ERROR_REPORTS_METRIC, MetricUnit.Count, 1);
       }
       metrics.addDimension('outcome', 'success');
       metrics.addMetric('events', MetricUnit.Count, 1);
@@ -157,6 +184,59 @@ export async function handleStripeEvent(
     },
   );
   return { ...base, status: translation.status, ...outcome };
+}
+
+/**
+ * A thin event notification: a meter error report is fetched whole (`GET /v2/core/events/{id}`)
+ * and becomes one error-level log line; any other thin event is acknowledged and changes nothing.
+ * A fetch that fails throws (5xx), so Stripe delivers the notification again.
+ */
+export async function handleThinEvent(
+  notification: ThinEventNotification,
+  services: Pick<StripeServices, 'fetchEvent'>,
+  events: LifecycleEvents,
+): Promise<StripeEventResult> {
+  const base = { received: true as const, id: notification.id, type: notification.type };
+  if (!METER_ERROR_EVENT_TYPES.includes(notification.type)) {
+    const reason = `${notification.type} is not acted on`;
+    events.info('stripe event not acted on', { id: notification.id, type: notification.type, reason });
+    return { ...base, action: 'ignored', reason };
+  }
+  let fetched: unknown;
+  try {
+    fetched = await services.fetchEvent(notification.id, notification.context ?? undefined);
+  } catch (error) {
+    events.warn('stripe meter error report not fetched: answered 5xx, Stripe delivers it again', {
+      id: notification.id,
+      type: notification.type,
+      meter: notification.related_object?.id ?? null,
+      reason: error instanceof Error ? error.message : String(error),
+    });
+    throw error;
+  }
+  const report = meterErrorReport(fetched);
+  events.error(METER_ERROR_REPORT_MESSAGE, {
+    id: notification.id,
+    type: notification.type,
+    // The logger leaves nulls out: say it. no_meter_found names no meter (none matched the name).
+    meter: report.meter ?? 'none',
+    ...(report.eventName === null ? {} : { eventName: report.eventName }),
+    errorCount: report.errorCount,
+    errors: report.errors,
+    window: report.window,
+    // Our identifiers are `<statistics object>:<user id>:<metric>` (docs/contract.md §9).
+    samples: report.samples,
+    summary: report.summary,
+    livemode: notification.livemode,
+  });
+  return {
+    ...base,
+    action: 'reported',
+    meter: report.meter,
+    errorCount: report.errorCount,
+    errors: report.errors,
+    window: report.window,
+  };
 }
 
 async function verify(

@@ -1,11 +1,11 @@
 // What `POST /stripe` needs besides the lifecycle's stores (docs/contract.md §8), built from Config
 // for one runtime on first use: the endpoint secrets that verify `Stripe-Signature`, the Stripe API
-// for customers' e-mails, the adapter's settings, and where created users' key pairs go. Apart from
+// for customers' e-mails and meter error reports' events, the adapter's settings, and where created users' key pairs go. Apart from
 // runtime.ts so that only the stripe function's bundle carries it.
 import { stripeWebhookSecrets } from '../config.ts';
 import { ConfigurationError } from '../errors.ts';
 import type { CredentialsDelivery, SubscriptionStore } from '../lifecycle/ports.ts';
-import { customerEmail } from '../stripe/api.ts';
+import { customerEmail, fetchEvent } from '../stripe/api.ts';
 import type { StripeSettings } from '../stripe/events.ts';
 import type { Runtime } from './runtime.ts';
 import { credentialsDelivery } from './runtime.ts';
@@ -18,6 +18,8 @@ export interface StripeServices {
   readonly webhookSecrets: { get(): Promise<readonly string[]>; refresh(): Promise<readonly string[]> };
   /** A customer's e-mail from `GET /v1/customers/{id}`; refused without STRIPE_API_KEY(_ID). */
   customerEmail(customerId: string): Promise<string | undefined>;
+  /** A v2 event, whole, from `GET /v2/core/events/{id}`; refused without STRIPE_API_KEY(_ID). */
+  fetchEvent(eventId: string, context: string | undefined): Promise<unknown>;
   readonly subscriptions: SubscriptionStore;
   /** Undefined without CREDENTIALS_WEBHOOK_URL: then no user is created. */
   readonly credentials: CredentialsDelivery | undefined;
@@ -65,6 +67,15 @@ function buildStripeServices(runtime: Runtime): StripeServices {
         );
       }
       return customerEmail(api, customerId);
+    },
+    fetchEvent: async (eventId, context) => {
+      if (api === undefined) {
+        throw new ConfigurationError(
+          'STRIPE_API_KEY',
+          `is not set (nor STRIPE_API_KEY_ID): the meter error report ${eventId} cannot be read`,
+        );
+      }
+      return fetchEvent(api, eventId, context);
     },
     get subscriptions() {
       return runtime.subscriptions;

@@ -1,5 +1,6 @@
-// The Stripe API over plain HTTP: the two calls this project makes, `GET /v1/customers/{id}` (a
-// subscription's e-mail) and `POST /v1/billing/meter_events` (usage), form-encoded with
+// The Stripe API over plain HTTP: the three calls this project makes, `GET /v1/customers/{id}` (a
+// subscription's e-mail), `POST /v1/billing/meter_events` (usage) and `GET /v2/core/events/{id}`
+// (a meter error report's details), form-encoded with
 // `Authorization: Bearer`, over the keep-alive undici Pool the gateway client and the usage webhook
 // use. Not the `stripe` SDK: it adds ~240 KB and ~60 ms of cold import to a bundle that must stay
 // under 800 KB, for two requests (measured, see the README). Retried with backoff on 429, 5xx,
@@ -104,17 +105,21 @@ export class StripeApi {
     });
   }
 
-  /** One call, retried while Stripe says it may be (429, 5xx, Stripe-Should-Retry, no answer). */
+  /**
+   * One call, retried while Stripe says it may be (429, 5xx, Stripe-Should-Retry, no answer).
+   * `headers` are added to every attempt (a v2 call's Stripe-Context, say).
+   */
   async call(
     method: 'GET' | 'POST',
     path: string,
     form: URLSearchParams | undefined,
     deadline: number,
+    headers: Readonly<Record<string, string>> = {},
   ): Promise<StripeCallOutcome> {
     const outcome = await withRetries(this.#retry, {
       deadline,
       credentials: this.#apiKey,
-      attempt: (key, timeoutMs) => this.#attempt(method, path, form, key, timeoutMs),
+      attempt: (key, timeoutMs) => this.#attempt(method, path, form, headers, key, timeoutMs),
       refused: ({ status }) => status === 401,
       // Stripe-Should-Retry, when sent, overrides the status either way, as in Stripe's own
       // libraries. Unlike the sinks, the attempt reads no Retry-After (those libraries do): left as
@@ -141,6 +146,7 @@ export class StripeApi {
     method: 'GET' | 'POST',
     path: string,
     form: URLSearchParams | undefined,
+    headers: Readonly<Record<string, string>>,
     key: string,
     timeoutMs: number,
   ): Promise<Attempt> {
@@ -149,6 +155,7 @@ export class StripeApi {
         method,
         path: `${this.#prefix}${path}`,
         headers: {
+          ...headers,
           authorization: `Bearer ${key}`,
           accept: 'application/json',
           'stripe-version': STRIPE_API_VERSION,
@@ -209,6 +216,44 @@ export async function customerEmail(api: StripeApi, customerId: string): Promise
   throw new AppError(
     'gateway_unavailable',
     `the Stripe API could not be read (customers): ${outcome.reason}`,
+  );
+}
+
+/**
+ * A v2 event, whole (`GET /v2/core/events/{id}`: a thin event notification carries no `data`), as
+ * Stripe's own library fetches it: the same Stripe-Version as every call, `Stripe-Context` when the
+ * notification names one, `Stripe-Request-Trigger: event=<id>`, and the JSON content type of v2.
+ * Throws ConfigurationError when Stripe refuses the key, AppError `gateway_unavailable` for any
+ * other failure (the notification is then answered 5xx and Stripe delivers it again). A function,
+ * not a method, so a bundle that never reads events (collect-usage) leaves it out.
+ */
+export async function fetchEvent(
+  api: StripeApi,
+  eventId: string,
+  context: string | undefined,
+): Promise<unknown> {
+  const deadline = Date.now() + Math.max(0, timeLeft() ?? 20_000);
+  const outcome = await api.call(
+    'GET',
+    `/v2/core/events/${encodeURIComponent(eventId)}`,
+    undefined,
+    deadline,
+    {
+      'content-type': 'application/json',
+      'stripe-request-trigger': `event=${eventId}`,
+      ...(context === undefined ? {} : { 'stripe-context': context }),
+    },
+  );
+  if (outcome.ok) return outcome.body;
+  if (outcome.status === 401 || outcome.status === 403) {
+    throw new ConfigurationError(
+      'STRIPE_API_KEY',
+      `Stripe refused the key (${outcome.status}) reading event ${eventId}; a restricted key needs read access to events`,
+    );
+  }
+  throw new AppError(
+    'gateway_unavailable',
+    `the Stripe API could not be read (event ${eventId}): ${outcome.reason}`,
   );
 }
 

@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import type { SubscriptionState } from '../lifecycle/ports.ts';
 import { parseInput } from '../lifecycle/requests.ts';
+import { parseThinEventNotification, type ThinEventNotification } from './meter-errors.ts';
 
 /** The metadata key whose value, when present, is the S3 user's e-mail. */
 export const EMAIL_METADATA_KEY = 's3_email';
@@ -64,6 +65,19 @@ export type StripeTranslation =
 /** Parses the body's envelope (errors name `body.<field>`). */
 export function parseStripeEvent(payload: unknown): StripeEventEnvelope {
   return parseInput(StripeEventEnvelope, payload, 'body');
+}
+
+/** What `POST /stripe` receives: a thin event notification or a snapshot event. */
+export type StripeDelivery =
+  | { readonly kind: 'thin'; readonly event: ThinEventNotification }
+  | { readonly kind: 'snapshot'; readonly event: StripeEventEnvelope };
+
+/** Tells the two apart by `object` (`v2.core.event` or `event`) and parses the one it is. */
+export function parseStripeDelivery(payload: unknown): StripeDelivery {
+  const thin = parseThinEventNotification(payload);
+  return thin === undefined
+    ? { kind: 'snapshot', event: parseStripeEvent(payload) }
+    : { kind: 'thin', event: thin };
 }
 
 /** What the event asks of the subscription's S3 user, or why it asks nothing. */

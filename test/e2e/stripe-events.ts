@@ -233,3 +233,83 @@ export function signed(event: Stripe.Event, secret: string, at: number = Math.fl
     signature: Stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp: at }),
   };
 }
+
+/** A thin event as sent and fetched, without the SDK's methods (`fetchEvent`, ...). */
+type Plain<T> = Omit<T, 'fetchEvent' | 'fetchRelatedObject' | 'context'> & { context: string | null };
+export type MeterErrorEvent =
+  | Plain<Stripe.Events.V1BillingMeterErrorReportTriggeredEvent>
+  | Plain<Stripe.Events.V1BillingMeterNoMeterFoundEvent>;
+
+/** Its notification: what Stripe delivers to the endpoint (no `data`). */
+export type MeterErrorNotification =
+  | Plain<Stripe.Events.V1BillingMeterErrorReportTriggeredEventNotification>
+  | Plain<Stripe.Events.V1BillingMeterNoMeterFoundEventNotification>;
+
+export interface MeterErrorFixture {
+  readonly type: MeterErrorEvent['type'];
+  /** `mtr_...` (error_report_triggered only). */
+  readonly meter?: string;
+  readonly errors: readonly {
+    readonly code: Stripe.Events.V1BillingMeterErrorReportTriggeredEvent.Data.Reason.ErrorType.Code;
+    readonly identifiers: readonly string[];
+    readonly message: string;
+  }[];
+  readonly context?: string;
+}
+
+/**
+ * A meter error report: the event `GET /v2/core/events/{id}` answers (`fetched`, typed as the
+ * package's V1BillingMeter*Event) and the thin notification Stripe delivers for it (`notification`:
+ * the same without `data`, as Stripe's docs show it).
+ */
+export function meterErrorEvent(fixture: MeterErrorFixture): {
+  fetched: MeterErrorEvent;
+  notification: MeterErrorNotification;
+} {
+  sequence += 1;
+  const id = `evt_test_${Date.now().toString(36)}${sequence.toString(36).padStart(4, '0')}${Math.random().toString(36).slice(2, 10)}`;
+  const data = {
+    developer_message_summary: `There are ${fixture.errors.reduce((sum, e) => sum + e.identifiers.length, 0)} invalid events`,
+    reason: {
+      error_count: fixture.errors.reduce((sum, e) => sum + e.identifiers.length, 0),
+      error_types: fixture.errors.map((error) => ({
+        code: error.code,
+        error_count: error.identifiers.length,
+        sample_errors: error.identifiers.map((identifier) => ({
+          error_message: error.message,
+          request: { identifier },
+        })),
+      })),
+    },
+    validation_end: '2026-11-02T10:00:20.000Z',
+    validation_start: '2026-11-02T10:00:10.000Z',
+  };
+  const base = {
+    id,
+    object: 'v2.core.event' as const,
+    context: fixture.context ?? null,
+    created: '2026-11-02T10:00:22.134Z',
+    livemode: false,
+  };
+  if (fixture.type === 'v1.billing.meter.error_report_triggered') {
+    const meter = fixture.meter ?? 'mtr_test_61RCjiqdTDC91zgip41IqPCzPnxqqSVc';
+    const related_object = { id: meter, type: 'billing.meter', url: `/v1/billing/meters/${meter}` };
+    const fetched: MeterErrorEvent = { ...base, type: fixture.type, related_object, data };
+    return { fetched, notification: { ...base, type: fixture.type, related_object } };
+  }
+  const fetched: MeterErrorEvent = { ...base, type: fixture.type, data };
+  return { fetched, notification: { ...base, type: fixture.type } };
+}
+
+/** A thin notification's body and `Stripe-Signature`, signed as Stripe signs every delivery. */
+export function signedNotification(
+  notification: object,
+  secret: string,
+  at: number = Math.floor(Date.now() / 1000),
+) {
+  const body = JSON.stringify(notification, null, 2);
+  return {
+    body,
+    signature: Stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp: at }),
+  };
+}

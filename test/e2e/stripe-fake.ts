@@ -1,13 +1,14 @@
-// A local fake of the two Stripe API calls this project makes, for tests (a real Stripe cannot be
+// A local fake of the three Stripe API calls this project makes, for tests (a real Stripe cannot be
 // had offline: stripe-mock is a Go binary out of reach, and stateless). It ports the rules of
 // docs/reference: `GET /v1/customers/{id}` (404 "No such customer", `deleted: true`, `email:
 // null`), and `POST /v1/billing/meter_events`, form-encoded with `Authorization: Bearer`: the
 // fields Stripe requires, an `identifier` of at most 100 characters remembered for 24 hours — a
 // second event with it is refused with Stripe's duplicate answer (400 invalid_request_error "An
 // event already exists with identifier …", `Stripe-Should-Retry: false`) — a `timestamp` within
-// the past 35 days or 5 minutes ahead, a value of at most 15 significant digits. Faults are
+// the past 35 days or 5 minutes ahead, a value of at most 15 significant digits; and `GET
+// /v2/core/events/{id}` answering the events a test puts in `events` (404 otherwise). Faults are
 // injected per request: 429, 5xx, a reset connection, or an event accepted whose answer is lost.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -42,6 +43,10 @@ export interface StripeFake {
   readonly requests: string[];
   /** The `Stripe-Version` of every request, in order ('' when it named none). */
   readonly versions: string[];
+  /** The headers of every request, in order. */
+  readonly headers: IncomingHttpHeaders[];
+  /** v2 events by id, served by `GET /v2/core/events/{id}`. */
+  readonly events: Map<string, unknown>;
   /** Duplicate answers given. */
   duplicates: number;
   /** Decides each request's fault; 'none' unless a test says otherwise. */
@@ -75,6 +80,8 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
     accepted: [],
     requests: [],
     versions: [],
+    headers: [],
+    events: new Map(),
     duplicates: 0,
     fault: () => 'none',
     now: () => Date.now(),
@@ -90,6 +97,8 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
       fake.accepted.splice(0);
       fake.requests.splice(0);
       fake.versions.splice(0);
+      fake.headers.splice(0);
+      fake.events.clear();
       fake.duplicates = 0;
       seen.clear();
     },
@@ -122,6 +131,7 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     fake.requests.push(`${method} ${url.pathname}`);
     fake.versions.push(String(req.headers['stripe-version'] ?? ''));
+    fake.headers.push(req.headers);
     attempt += 1;
     const fault = fake.fault({ method, path: url.pathname, attempt });
     if (fault === 'reset') {
@@ -151,6 +161,18 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
           ? { id, object: 'customer', deleted: true }
           : { id, object: 'customer', email: found.email, metadata: {} },
       );
+      return;
+    }
+    const v2Event = /^\/v2\/core\/events\/([^/]+)$/.exec(url.pathname);
+    if (method === 'GET' && v2Event !== null) {
+      const id = decodeURIComponent(v2Event[1] ?? '');
+      const found = fake.events.get(id);
+      if (found === undefined) {
+        // v2 errors carry the same envelope, with `resource_missing`.
+        stripeError(res, 404, 'invalid_request_error', `No such event: '${id}'`, 'resource_missing');
+        return;
+      }
+      json(res, 200, found);
       return;
     }
     if (method === 'POST' && url.pathname === '/v1/billing/meter_events') {

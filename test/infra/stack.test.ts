@@ -17,8 +17,17 @@ import {
   SWEEP_NODE_OPTIONS,
 } from '../../infra/bundling.ts';
 import { nodejsBundling, pascal } from '../../infra/constructs/functions.ts';
-import { METRICS_NAMESPACE, TERMINATIONS_REFUSED_METRIC } from '../../infra/constructs/operations.ts';
+import {
+  METER_ERROR_REPORT_MESSAGE,
+  METER_ERROR_REPORTS_METRIC,
+  METRICS_NAMESPACE,
+  TERMINATIONS_REFUSED_METRIC,
+} from '../../infra/constructs/operations.ts';
 import { classifyInvocation } from '../../shared/runtime/invocation.ts';
+import {
+  METER_ERROR_REPORT_MESSAGE as HANDLER_METER_ERROR_REPORT_MESSAGE,
+  METER_ERROR_REPORTS_METRIC as HANDLER_METER_ERROR_REPORTS_METRIC,
+} from '../../shared/runtime/stripe-handler.ts';
 import { idOf, resourcesOf, type Synthesized, synthesize } from './synth.ts';
 
 /** What each function is given, as the README and the functions' sizing note state it. */
@@ -580,12 +589,29 @@ describe('operations', () => {
     },
   );
 
+  it('alarm on a meter error report from Stripe (meter events dropped after a 200), beside its other alarm', () => {
+    synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METER_ERROR_REPORTS_METRIC,
+      Dimensions: [{ Name: 'service', Value: 'stripe' }],
+      Statistic: 'Sum',
+      Period: 3600,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmDescription: Match.stringLikeRegexp(METER_ERROR_REPORT_MESSAGE),
+    });
+    // The handler emits under the names the alarm watches.
+    expect(METER_ERROR_REPORTS_METRIC).toBe(HANDLER_METER_ERROR_REPORTS_METRIC);
+    expect(METER_ERROR_REPORT_MESSAGE).toBe(HANDLER_METER_ERROR_REPORT_MESSAGE);
+  });
+
   it('notify the alarm topic on alarm and on recovery', () => {
     const topic = idOf(synth.stack, synth.stack.operations.alarmTopic);
     const alarms = resourcesOf(synth.template, 'AWS::CloudWatch::Alarm');
     // Per function errors, throttles, faults; two dead-letter depths; three from the sweep summary;
-    // Stripe's and Lago's refused terminations.
-    expect(Object.keys(alarms)).toHaveLength(8 * 3 + 2 + 3 + 2);
+    // Stripe's and Lago's refused terminations; Stripe's meter error reports.
+    expect(Object.keys(alarms)).toHaveLength(8 * 3 + 2 + 3 + 2 + 1);
     for (const alarm of Object.values(alarms)) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topic }]);
