@@ -1,4 +1,4 @@
-// `POST /stripe` end to end (docs/contract.md §8): `npm start` runs as a child process against a
+// `POST /stripe` end to end (docs/contract.md §9): `npm start` runs as a child process against a
 // gateway emulator and a fake of the Stripe API in this process, and the events are typed
 // `Stripe.Event` objects signed by the `stripe` package (webhooks.generateTestHeaderString), as
 // Stripe signs a delivery. Key pairs of created users arrive at a receiver that checks their
@@ -12,7 +12,14 @@ import { generateWebhookSecret } from '../../shared/signing/index.ts';
 import { SqliteStore } from '../../shared/store/sqlite.ts';
 import type { RunningServer } from './local-server.ts';
 import { startServer } from './local-server.ts';
-import { invoicePaidEvent, signed, subscription, subscriptionEvent } from './stripe-events.ts';
+import {
+  invoicePaidEvent,
+  meterErrorEvent,
+  signed,
+  signedNotification,
+  subscription,
+  subscriptionEvent,
+} from './stripe-events.ts';
 import type { StripeFake } from './stripe-fake.ts';
 import { startStripeFake } from './stripe-fake.ts';
 import type { UsageReceiver } from './usage-receiver.ts';
@@ -446,6 +453,49 @@ describe('what is acknowledged and left alone', () => {
     expect(unpaid.json).toMatchObject({ action: 'suspended', userId: userOf(email)?.id });
     expect(userOf(email)?.state).toBe('disabled');
     expect(userOf(`changed.${T0}@stripe.test`)).toBeUndefined();
+  });
+});
+
+describe('meter error reports (thin events)', () => {
+  it('fetches the report from Stripe, answers reported, and a redelivery fetches nothing', async () => {
+    // Prepare
+    const identifier = 'stats-e2e-gw1:user-e2e:uploaded_bytes';
+    const { fetched, notification } = meterErrorEvent({
+      type: 'v1.billing.meter.error_report_triggered',
+      meter: 'mtr_test_E2e',
+      errors: [
+        { code: 'meter_event_no_customer_defined', identifiers: [identifier], message: 'no customer' },
+      ],
+    });
+    stripe.events.set(fetched.id, fetched);
+    const before = stripe.requests.length;
+    const send = async () => {
+      const delivery = signedNotification(notification, STRIPE_SECRET);
+      const response = await fetch(`${server.url}/stripe`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          'stripe-signature': delivery.signature,
+        },
+        body: delivery.body,
+      });
+      return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+    };
+    // Act
+    const first = await send();
+    const again = await send();
+    // Assess
+    const answer = {
+      received: true,
+      id: fetched.id,
+      action: 'reported',
+      meter: 'mtr_test_E2e',
+      errorCount: 1,
+      errors: [{ code: 'meter_event_no_customer_defined', count: 1 }],
+    };
+    expect(first).toMatchObject({ status: 200, json: answer });
+    expect(again).toEqual(first);
+    expect(stripe.requests.slice(before)).toEqual([`GET /v2/core/events/${fetched.id}`]);
   });
 });
 
