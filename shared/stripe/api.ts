@@ -8,9 +8,9 @@
 // never part of an error.
 import { timeLeft } from '../deadline.ts';
 import { AppError, ConfigurationError, systemCode } from '../errors.ts';
-import { Pool } from '../http/pool.ts';
+import { apiPool, type Pool } from '../http/pool.ts';
 import type { Answer, RetryPolicy, RetryPolicyOptions } from '../http/retry.ts';
-import { retryPolicy, succeeded, transient, withRetries } from '../http/retry.ts';
+import { DELIVERY_RETRY, retryPolicy, succeeded, transient, withRetries } from '../http/retry.ts';
 
 /**
  * The Stripe API version every call names (`Stripe-Version`), so that what these two calls send and
@@ -88,21 +88,9 @@ export class StripeApi {
     this.target = options.base.origin;
     this.#prefix = options.base.pathname.replace(/\/+$/, '');
     this.#apiKey = options.apiKey;
-    this.#retry = retryPolicy(options, {
-      timeoutMs: 15_000,
-      retries: 4,
-      baseDelayMs: 250,
-      maxDelayMs: 8_000,
-    });
+    this.#retry = retryPolicy(options, DELIVERY_RETRY);
     const { timeoutMs } = this.#retry;
-    this.#pool = new Pool(options.base.origin, {
-      connections: options.connections ?? 16,
-      pipelining: 1,
-      keepAliveTimeout: 4_000,
-      connect: { timeout: Math.min(5_000, timeoutMs) },
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
+    this.#pool = apiPool(options.base.origin, options.connections ?? 16, timeoutMs);
   }
 
   /**
