@@ -11,12 +11,12 @@ import type { Emulator } from '../../emulator/gateway.ts';
 import { startEmulator } from '../../emulator/gateway.ts';
 import { handler as provision } from '../../functions/provision/handler.ts';
 import { localContext } from '../../local/lambda-context.ts';
-import { loadConfig } from '../../shared/config.ts';
 import { billingIdProblem } from '../../shared/ostor/validate.ts';
 import type { Runtime } from '../../shared/runtime/runtime.ts';
-import { createRuntime, setRuntime } from '../../shared/runtime/runtime.ts';
+import { setRuntime } from '../../shared/runtime/runtime.ts';
 import { generateWebhookSecret } from '../../shared/signing/index.ts';
 import { httpApiEvent } from './events.ts';
+import { emulatorRuntime } from './runtime.ts';
 
 let emulator: Emulator;
 let runtime: Runtime;
@@ -26,15 +26,10 @@ const dataDir = mkdtempSync(join(tmpdir(), 'vhi-billing-id-'));
 beforeAll(async () => {
   emulator = await startEmulator();
   const system = emulator.createSystemUser('system@billing-id.test');
-  runtime = createRuntime(
-    loadConfig({
-      OSTOR_GATEWAY_URL: emulator.url,
-      OSTOR_ACCESS_KEY_ID: system.accessKeyId,
-      OSTOR_SECRET_ACCESS_KEY: system.secretAccessKey,
-      WEBHOOK_SECRET: webhookSecret,
-      DATA_DIR: dataDir,
-    }),
-  );
+  runtime = emulatorRuntime(emulator, system, {
+    WEBHOOK_SECRET: webhookSecret,
+    DATA_DIR: dataDir,
+  });
   setRuntime(runtime);
 });
 

@@ -13,10 +13,10 @@ import { handler as provision } from '../../functions/provision/handler.ts';
 import { handler as resume } from '../../functions/resume/handler.ts';
 import { handler as suspend } from '../../functions/suspend/handler.ts';
 import { localContext } from '../../local/lambda-context.ts';
-import { loadConfig } from '../../shared/config.ts';
-import { createRuntime, setRuntime } from '../../shared/runtime/runtime.ts';
+import { setRuntime } from '../../shared/runtime/runtime.ts';
 import { generateWebhookSecret } from '../../shared/signing/index.ts';
 import { httpApiEvent } from './events.ts';
+import { emulatorRuntime } from './runtime.ts';
 
 // Metrics decide at construction (module load) whether they are on: turn them on before the
 // handlers are imported, for the metric test below.
@@ -31,16 +31,11 @@ const dataDir = mkdtempSync(join(tmpdir(), 'vhi-handlers-'));
 
 function useRuntime(extra: Record<string, string> = {}) {
   setRuntime(
-    createRuntime(
-      loadConfig({
-        OSTOR_GATEWAY_URL: emulator.url,
-        OSTOR_ACCESS_KEY_ID: system.accessKeyId,
-        OSTOR_SECRET_ACCESS_KEY: system.secretAccessKey,
-        WEBHOOK_SECRET: webhookSecret,
-        DATA_DIR: dataDir,
-        ...extra,
-      }),
-    ),
+    emulatorRuntime(emulator, system, {
+      WEBHOOK_SECRET: webhookSecret,
+      DATA_DIR: dataDir,
+      ...extra,
+    }),
   );
 }
 

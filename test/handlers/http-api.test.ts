@@ -17,11 +17,11 @@ import { handler as rotateKey } from '../../functions/rotate-key/handler.ts';
 import { handler as suspend } from '../../functions/suspend/handler.ts';
 import { handler as terminate } from '../../functions/terminate/handler.ts';
 import { localContext } from '../../local/lambda-context.ts';
-import { loadConfig } from '../../shared/config.ts';
 import { createLifecycleHandler, type LambdaHandler } from '../../shared/runtime/lifecycle-handler.ts';
-import { createRuntime, setRuntime } from '../../shared/runtime/runtime.ts';
+import { setRuntime } from '../../shared/runtime/runtime.ts';
 import { generateWebhookSecret } from '../../shared/signing/index.ts';
 import { httpApiEvent } from './events.ts';
+import { emulatorRuntime } from './runtime.ts';
 
 let emulator: Emulator;
 let system: { accessKeyId: string; secretAccessKey: string };
@@ -30,16 +30,11 @@ const dataDir = mkdtempSync(join(tmpdir(), 'vhi-http-api-'));
 
 function useRuntime(extra: Record<string, string> = {}) {
   setRuntime(
-    createRuntime(
-      loadConfig({
-        OSTOR_GATEWAY_URL: emulator.url,
-        OSTOR_ACCESS_KEY_ID: system.accessKeyId,
-        OSTOR_SECRET_ACCESS_KEY: system.secretAccessKey,
-        DATA_DIR: dataDir,
-        USAGE_SWEEP_INTERVAL_SECONDS: '0',
-        ...extra,
-      }),
-    ),
+    emulatorRuntime(emulator, system, {
+      DATA_DIR: dataDir,
+      USAGE_SWEEP_INTERVAL_SECONDS: '0',
+      ...extra,
+    }),
   );
 }
 

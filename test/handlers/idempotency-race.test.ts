@@ -12,10 +12,10 @@ import type { Emulator } from '../../emulator/gateway.ts';
 import { startEmulator } from '../../emulator/gateway.ts';
 import { handler as provision } from '../../functions/provision/handler.ts';
 import { localContext } from '../../local/lambda-context.ts';
-import { loadConfig } from '../../shared/config.ts';
-import { createRuntime, setRuntime } from '../../shared/runtime/runtime.ts';
+import { setRuntime } from '../../shared/runtime/runtime.ts';
 import { generateWebhookSecret } from '../../shared/signing/index.ts';
 import { httpApiEvent } from './events.ts';
+import { emulatorRuntime } from './runtime.ts';
 
 let emulator: Emulator;
 let system: { accessKeyId: string; secretAccessKey: string };
@@ -61,16 +61,11 @@ describe.each([
   it('runs once: one answer 200, the other 409 in_progress, one create on the gateway; a later redelivery answers the result', async () => {
     // Prepare: the create call is slow, so both deliveries are inside the work at once
     setRuntime(
-      createRuntime(
-        loadConfig({
-          OSTOR_GATEWAY_URL: emulator.url,
-          OSTOR_ACCESS_KEY_ID: system.accessKeyId,
-          OSTOR_SECRET_ACCESS_KEY: system.secretAccessKey,
-          WEBHOOK_SECRET: webhookSecret,
-          DATA_DIR: join(dataDir, store),
-          ...stores(),
-        }),
-      ),
+      emulatorRuntime(emulator, system, {
+        WEBHOOK_SECRET: webhookSecret,
+        DATA_DIR: join(dataDir, store),
+        ...stores(),
+      }),
     );
     const email = `race.${store.toLowerCase()}@example.com`;
     const id = `msg_race_${store}`;

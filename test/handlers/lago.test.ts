@@ -10,13 +10,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../emulator/gateway.ts';
 import { startEmulator } from '../../emulator/gateway.ts';
 import { localContext } from '../../local/lambda-context.ts';
-import { loadConfig } from '../../shared/config.ts';
 import { createLagoHandler, LAGO_IDEMPOTENCY_TTL_SECONDS } from '../../shared/runtime/lago-handler.ts';
 import type { Runtime } from '../../shared/runtime/runtime.ts';
-import { createRuntime } from '../../shared/runtime/runtime.ts';
 import { SqliteStore } from '../../shared/store/sqlite.ts';
 import { subscriptionStarted } from '../fixtures/lago-webhooks.ts';
 import { httpApiEvent } from './events.ts';
+import { emulatorRuntime } from './runtime.ts';
 
 const HMAC_KEY = randomUUID();
 let emulator: Emulator;
@@ -27,15 +26,10 @@ const dataDir = mkdtempSync(join(tmpdir(), 'vhi-lago-handler-'));
 beforeAll(async () => {
   emulator = await startEmulator();
   system = emulator.createSystemUser('system@lago-handler.test');
-  runtime = createRuntime(
-    loadConfig({
-      OSTOR_GATEWAY_URL: emulator.url,
-      OSTOR_ACCESS_KEY_ID: system.accessKeyId,
-      OSTOR_SECRET_ACCESS_KEY: system.secretAccessKey,
-      LAGO_WEBHOOK_HMAC_KEY: HMAC_KEY,
-      DATA_DIR: dataDir,
-    }),
-  );
+  runtime = emulatorRuntime(emulator, system, {
+    LAGO_WEBHOOK_HMAC_KEY: HMAC_KEY,
+    DATA_DIR: dataDir,
+  });
 });
 
 afterAll(async () => {
@@ -163,14 +157,9 @@ describe('POST /lago through the handler', () => {
   });
 
   it('without any Lago key the function answers 500 naming the setting, and touches nothing', async () => {
-    const bare = createRuntime(
-      loadConfig({
-        OSTOR_GATEWAY_URL: emulator.url,
-        OSTOR_ACCESS_KEY_ID: system.accessKeyId,
-        OSTOR_SECRET_ACCESS_KEY: system.secretAccessKey,
-        DATA_DIR: dataDir,
-      }),
-    );
+    const bare = emulatorRuntime(emulator, system, {
+      DATA_DIR: dataDir,
+    });
     const unconfigured = createLagoHandler(() => bare);
     const body = started(`none.${randomUUID().slice(0, 8)}@lago.test`);
     const response = (await unconfigured(

@@ -11,13 +11,13 @@ import type { Emulator } from '../../emulator/gateway.ts';
 import { startEmulator } from '../../emulator/gateway.ts';
 import { handler as provision } from '../../functions/provision/handler.ts';
 import { localContext } from '../../local/lambda-context.ts';
-import { loadConfig } from '../../shared/config.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { applyPlan } from '../../shared/lifecycle/provision.ts';
 import type { Plan } from '../../shared/lifecycle/requests.ts';
 import { ProvisionData, parseInput } from '../../shared/lifecycle/requests.ts';
 import { MAX_BANDWIDTH_LIMIT, MAX_OPS_LIMIT } from '../../shared/ostor/validate.ts';
-import { createRuntime, getRuntime, setRuntime } from '../../shared/runtime/runtime.ts';
+import { getRuntime, setRuntime } from '../../shared/runtime/runtime.ts';
+import { emulatorRuntime } from './runtime.ts';
 
 let emulator: Emulator;
 let fixtureUserId: string;
@@ -28,14 +28,9 @@ beforeAll(async () => {
   const system = emulator.createSystemUser('system@plan-rules.test');
   fixtureUserId = emulator.state.createUser('fixture@plan-rules.test').id;
   setRuntime(
-    createRuntime(
-      loadConfig({
-        OSTOR_GATEWAY_URL: emulator.url,
-        OSTOR_ACCESS_KEY_ID: system.accessKeyId,
-        OSTOR_SECRET_ACCESS_KEY: system.secretAccessKey,
-        DATA_DIR: dataDir,
-      }),
-    ),
+    emulatorRuntime(emulator, system, {
+      DATA_DIR: dataDir,
+    }),
   );
 });
 

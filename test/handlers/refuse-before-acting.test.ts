@@ -10,11 +10,11 @@ import type { Emulator } from '../../emulator/gateway.ts';
 import { startEmulator } from '../../emulator/gateway.ts';
 import { handler as provision } from '../../functions/provision/handler.ts';
 import { localContext } from '../../local/lambda-context.ts';
-import { loadConfig } from '../../shared/config.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
-import { createRuntime, setRuntime } from '../../shared/runtime/runtime.ts';
+import { setRuntime } from '../../shared/runtime/runtime.ts';
 import { generateWebhookSecret } from '../../shared/signing/index.ts';
 import { httpApiEvent } from './events.ts';
+import { emulatorRuntime } from './runtime.ts';
 
 let emulator: Emulator;
 const webhookSecret = generateWebhookSecret();
@@ -24,15 +24,10 @@ beforeAll(async () => {
   emulator = await startEmulator();
   const system = emulator.createSystemUser('system@refuse.test');
   setRuntime(
-    createRuntime(
-      loadConfig({
-        OSTOR_GATEWAY_URL: emulator.url,
-        OSTOR_ACCESS_KEY_ID: system.accessKeyId,
-        OSTOR_SECRET_ACCESS_KEY: system.secretAccessKey,
-        WEBHOOK_SECRET: webhookSecret,
-        DATA_DIR: dataDir,
-      }),
-    ),
+    emulatorRuntime(emulator, system, {
+      WEBHOOK_SECRET: webhookSecret,
+      DATA_DIR: dataDir,
+    }),
   );
 });
 

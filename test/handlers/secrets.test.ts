@@ -16,6 +16,7 @@ import { loadConfig } from '../../shared/config.ts';
 import { createRuntime, setRuntime } from '../../shared/runtime/runtime.ts';
 import { generateWebhookSecret } from '../../shared/signing/index.ts';
 import { httpApiEvent } from './events.ts';
+import { emulatorRuntime } from './runtime.ts';
 
 const secretsManager = mockClient(SecretsManagerClient);
 let emulator: Emulator;
@@ -149,15 +150,10 @@ describe('webhook secrets from WEBHOOK_SECRET_ID', () => {
     const values = new Map([[webhookId, oldSecret]]);
     serveSecrets(values);
     setRuntime(
-      createRuntime(
-        loadConfig({
-          OSTOR_GATEWAY_URL: emulator.url,
-          OSTOR_ACCESS_KEY_ID: system.accessKeyId,
-          OSTOR_SECRET_ACCESS_KEY: system.secretAccessKey,
-          WEBHOOK_SECRET_ID: webhookId,
-          DATA_DIR: dataDir,
-        }),
-      ),
+      emulatorRuntime(emulator, system, {
+        WEBHOOK_SECRET_ID: webhookId,
+        DATA_DIR: dataDir,
+      }),
     );
     const body = (email: string) =>
       JSON.stringify({ type: 'provision', timestamp: new Date().toISOString(), data: { email } });
@@ -202,15 +198,10 @@ describe('webhook secrets from WEBHOOK_SECRET_ID', () => {
     const webhookId = `webhook-${serial}`;
     serveSecrets(new Map([[webhookId, generateWebhookSecret()]]));
     setRuntime(
-      createRuntime(
-        loadConfig({
-          OSTOR_GATEWAY_URL: emulator.url,
-          OSTOR_ACCESS_KEY_ID: system.accessKeyId,
-          OSTOR_SECRET_ACCESS_KEY: system.secretAccessKey,
-          WEBHOOK_SECRET_ID: webhookId,
-          DATA_DIR: dataDir,
-        }),
-      ),
+      emulatorRuntime(emulator, system, {
+        WEBHOOK_SECRET_ID: webhookId,
+        DATA_DIR: dataDir,
+      }),
     );
     const forged = () =>
       signedEvent(

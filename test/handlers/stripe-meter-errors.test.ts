@@ -13,8 +13,7 @@ import type { Emulator } from '../../emulator/gateway.ts';
 import { startEmulator } from '../../emulator/gateway.ts';
 import { handler } from '../../functions/stripe/handler.ts';
 import { localContext } from '../../local/lambda-context.ts';
-import { loadConfig } from '../../shared/config.ts';
-import { createRuntime, setRuntime } from '../../shared/runtime/runtime.ts';
+import { setRuntime } from '../../shared/runtime/runtime.ts';
 import {
   METER_ERROR_REPORT_MESSAGE,
   METER_ERROR_REPORTS_METRIC,
@@ -24,6 +23,7 @@ import { meterErrorEvent, signedNotification } from '../e2e/stripe-events.ts';
 import type { StripeFake } from '../e2e/stripe-fake.ts';
 import { startStripeFake } from '../e2e/stripe-fake.ts';
 import { httpApiEvent } from './events.ts';
+import { emulatorRuntime } from './runtime.ts';
 
 // Metrics and the logger decide at construction (module load) whether they print: turn both on
 // before the handler is imported.
@@ -44,17 +44,12 @@ beforeAll(async () => {
   ]);
   const system = emulator.createSystemUser('system@stripe-meter-errors.test');
   setRuntime(
-    createRuntime(
-      loadConfig({
-        OSTOR_GATEWAY_URL: emulator.url,
-        OSTOR_ACCESS_KEY_ID: system.accessKeyId,
-        OSTOR_SECRET_ACCESS_KEY: system.secretAccessKey,
-        DATA_DIR: dataDir,
-        STRIPE_WEBHOOK_SECRET: SECRET,
-        STRIPE_API_BASE: stripe.url,
-        STRIPE_API_KEY: stripe.apiKey,
-      }),
-    ),
+    emulatorRuntime(emulator, system, {
+      DATA_DIR: dataDir,
+      STRIPE_WEBHOOK_SECRET: SECRET,
+      STRIPE_API_BASE: stripe.url,
+      STRIPE_API_KEY: stripe.apiKey,
+    }),
   );
 });
 

@@ -13,13 +13,13 @@ import type { Emulator } from '../../emulator/gateway.ts';
 import { startEmulator } from '../../emulator/gateway.ts';
 import { handler } from '../../functions/stripe/handler.ts';
 import { localContext } from '../../local/lambda-context.ts';
-import { loadConfig } from '../../shared/config.ts';
 import { redact } from '../../shared/runtime/logging.ts';
-import { createRuntime, setRuntime } from '../../shared/runtime/runtime.ts';
+import { setRuntime } from '../../shared/runtime/runtime.ts';
 import { signed, subscription, subscriptionEvent } from '../e2e/stripe-events.ts';
 import type { StripeFake } from '../e2e/stripe-fake.ts';
 import { startStripeFake } from '../e2e/stripe-fake.ts';
 import { httpApiEvent } from './events.ts';
+import { emulatorRuntime } from './runtime.ts';
 
 const secretsManager = mockClient(SecretsManagerClient);
 const values = new Map<string, string>();
@@ -68,17 +68,12 @@ function useRuntime(endpoint: string, apiKey: string) {
   values.set(ids.endpoint, endpoint);
   values.set(ids.key, apiKey);
   setRuntime(
-    createRuntime(
-      loadConfig({
-        OSTOR_GATEWAY_URL: emulator.url,
-        OSTOR_ACCESS_KEY_ID: system.accessKeyId,
-        OSTOR_SECRET_ACCESS_KEY: system.secretAccessKey,
-        DATA_DIR: dataDir,
-        STRIPE_WEBHOOK_SECRET_ID: ids.endpoint,
-        STRIPE_API_KEY_ID: ids.key,
-        STRIPE_API_BASE: stripe.url,
-      }),
-    ),
+    emulatorRuntime(emulator, system, {
+      DATA_DIR: dataDir,
+      STRIPE_WEBHOOK_SECRET_ID: ids.endpoint,
+      STRIPE_API_KEY_ID: ids.key,
+      STRIPE_API_BASE: stripe.url,
+    }),
   );
   return ids;
 }

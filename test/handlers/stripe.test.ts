@@ -11,14 +11,14 @@ import type { Emulator } from '../../emulator/gateway.ts';
 import { startEmulator } from '../../emulator/gateway.ts';
 import { handler } from '../../functions/stripe/handler.ts';
 import { localContext } from '../../local/lambda-context.ts';
-import { loadConfig } from '../../shared/config.ts';
-import { createRuntime, setRuntime } from '../../shared/runtime/runtime.ts';
+import { setRuntime } from '../../shared/runtime/runtime.ts';
 import {
   STRIPE_IDEMPOTENCY_TTL_SECONDS,
   TERMINATIONS_REFUSED_METRIC,
 } from '../../shared/runtime/stripe-handler.ts';
 import { signed, subscription, subscriptionEvent } from '../e2e/stripe-events.ts';
 import { httpApiEvent } from './events.ts';
+import { emulatorRuntime } from './runtime.ts';
 
 // Metrics decide at construction (module load) whether they are on: turn them on before the
 // handler is imported, for the metric test below.
@@ -40,18 +40,13 @@ beforeAll(async () => {
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
   const system = emulator.createSystemUser('system@stripe-handler.test');
   setRuntime(
-    createRuntime(
-      loadConfig({
-        OSTOR_GATEWAY_URL: emulator.url,
-        OSTOR_ACCESS_KEY_ID: system.accessKeyId,
-        OSTOR_SECRET_ACCESS_KEY: system.secretAccessKey,
-        IDEMPOTENCY_TABLE_NAME: table,
-        STRIPE_WEBHOOK_SECRET: SECRET,
-        // Never called: every subscription here names its S3 e-mail.
-        STRIPE_API_BASE: 'http://127.0.0.1:9',
-        STRIPE_API_KEY: 'sk_test_neverCalled0123',
-      }),
-    ),
+    emulatorRuntime(emulator, system, {
+      IDEMPOTENCY_TABLE_NAME: table,
+      STRIPE_WEBHOOK_SECRET: SECRET,
+      // Never called: every subscription here names its S3 e-mail.
+      STRIPE_API_BASE: 'http://127.0.0.1:9',
+      STRIPE_API_KEY: 'sk_test_neverCalled0123',
+    }),
   );
 });
 
