@@ -1,27 +1,18 @@
-// `POST /lago`: Lago's own webhooks in (docs/contract.md §9). The Stripe adapter's stack —
-// classify the invocation, verify the signature over the raw bytes (here `X-Lago-Signature`, HMAC
-// or JWT), parse, make the work idempotent on `X-Lago-Unique-Key` (for 4 days), run, map errors to
-// statuses in one place — around Lago's translator and shared/lifecycle/lago.ts.
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+// `POST /lago`: Lago's own webhooks in (docs/contract.md §9), on the billing adapters' stack
+// (adapter-handler.ts: verify the raw bytes — here `X-Lago-Signature`, HMAC or JWT — read,
+// idempotent on `X-Lago-Unique-Key` for 4 days, run, count, map errors) around Lago's translator
+// and shared/lifecycle/lago.ts. The body is translated before any idempotency record: one that
+// cannot be read is a 400 that is not remembered, and touches nothing.
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
-import { deadlineFor, runWithDeadline } from '../deadline.ts';
 import { InvalidInputError, UnauthorizedError } from '../errors.ts';
 import { translateLagoWebhook } from '../lago/events.ts';
 import type { LagoOutcome } from '../lifecycle/lago.ts';
 import { applyLagoDecision } from '../lifecycle/lago.ts';
-import type { LifecycleEvents } from '../lifecycle/ports.ts';
 import { lagoSignatureAlgorithm, verifyLagoSignature } from '../signing/lago.ts';
-import { answerFailure } from './failure.ts';
-import { type IdempotentRunner, makeIdempotentRunner } from './idempotency.ts';
-import type { Invocation } from './invocation.ts';
-import { classifyInvocation, jsonResponse } from './invocation.ts';
+import { createAdapterHandler, type HttpInvocation } from './adapter-handler.ts';
 import type { LagoServices } from './lago-services.ts';
 import { lagoServices } from './lago-services.ts';
-import { HEALTH_PATH, type LambdaHandler } from './lifecycle-handler.ts';
-import { createLogger, createMetrics, eventsFrom } from './logging.ts';
+import type { LambdaHandler } from './lifecycle-handler.ts';
 import type { Runtime } from './runtime.ts';
 import { getRuntime } from './runtime.ts';
 
@@ -42,53 +33,32 @@ export type LagoEventResult = {
 } & LagoOutcome;
 
 export function createLagoHandler(runtimeOf: () => Runtime = getRuntime): LambdaHandler {
-  const logger = createLogger(LAGO_FUNCTION);
-  const metrics = createMetrics(LAGO_FUNCTION);
-  const events: LifecycleEvents = eventsFrom(logger);
-  const runners = new WeakMap<Runtime, IdempotentRunner<LagoEventResult>>();
-
-  const core = async (event: unknown, lambdaContext: Context): Promise<unknown> => {
-    const invocation = classifyInvocation(event);
-    if (invocation.kind === 'http' && invocation.path === HEALTH_PATH && invocation.method === 'GET') {
-      return jsonResponse(200, { status: 'ok' });
-    }
-    let uniqueKey: string | undefined;
-    try {
-      const runtime = runtimeOf();
-      const services = lagoServices(runtime);
-      let payload: unknown;
-      if (invocation.kind === 'http') {
-        if (invocation.method !== 'POST') throw new InvalidInputError('method', 'Lago delivers with POST');
+  return createAdapterHandler<LagoServices, LagoEventResult>(
+    {
+      name: LAGO_FUNCTION,
+      system: 'Lago',
+      idempotencyTtlSeconds: LAGO_IDEMPOTENCY_TTL_SECONDS,
+      services: lagoServices,
+      receive: async (invocation, services) => {
         await verify(services, invocation);
-        uniqueKey = invocation.headers['x-lago-unique-key']?.trim();
-        if (uniqueKey === undefined || uniqueKey === '' || uniqueKey.length > MAX_UNIQUE_KEY_LENGTH) {
+        const id = invocation.headers['x-lago-unique-key']?.trim();
+        if (id === undefined || id === '' || id.length > MAX_UNIQUE_KEY_LENGTH) {
           throw new InvalidInputError(
             'x-lago-unique-key',
             `must be Lago's webhook id (1 to ${MAX_UNIQUE_KEY_LENGTH} characters)`,
           );
         }
-        payload = parseBody(invocation.rawBody);
-      } else if (invocation.kind === 'schedule') {
-        throw new InvalidInputError('event', 'lago is not started by a schedule');
-      } else {
-        // A direct invocation (console, `npm run invoke -- lago`) hands over a Lago webhook body, unsigned.
-        payload = invocation.payload;
-      }
-      // Translated before the idempotency record: a body that cannot be read is a 400 that is
-      // not remembered, and touches nothing.
-      const decision = translateLagoWebhook(payload, services.settings);
-      const type =
-        typeof payload === 'object' && payload !== null && 'webhook_type' in payload
-          ? String(payload.webhook_type)
-          : '';
-
-      let ran = false;
-      const deadline = deadlineFor(lambdaContext.getRemainingTimeInMillis());
-      const run = () =>
-        runWithDeadline(deadline, async (): Promise<LagoEventResult> => {
-          ran = true;
+        return { payload: parseBody(invocation.rawBody), id };
+      },
+      read: (payload, { id, runtime, services, events }) => {
+        const decision = translateLagoWebhook(payload, services.settings);
+        const type =
+          typeof payload === 'object' && payload !== null && 'webhook_type' in payload
+            ? String(payload.webhook_type)
+            : '';
+        const run = async (): Promise<LagoEventResult> => {
           if (decision.desired === 'ignore') {
-            events.info('lago event not acted on', { id: uniqueKey, type, reason: decision.reason });
+            events.info('lago event not acted on', { id, type, reason: decision.reason });
           }
           const outcome = await applyLagoDecision(decision, {
             gateway: runtime.gateway,
@@ -103,49 +73,18 @@ export function createLagoHandler(runtimeOf: () => Runtime = getRuntime): Lambda
             plans: services.settings.plans,
             purgeOnTerminate: services.settings.purgeOnTerminate,
           });
-          return { received: true, id: uniqueKey, type, ...outcome };
-        });
-      let result: LagoEventResult;
-      if (invocation.kind === 'http' && uniqueKey !== undefined) {
-        let idempotent = runners.get(runtime);
-        if (idempotent === undefined) {
-          idempotent = makeIdempotentRunner<LagoEventResult>(runtime.idempotencyStore, {
-            ttlSeconds: LAGO_IDEMPOTENCY_TTL_SECONDS,
-            validatePayload: false,
-          });
-          runners.set(runtime, idempotent);
-        }
-        result = await idempotent({ key: `${LAGO_FUNCTION}#${uniqueKey}`, run, lambdaContext });
-      } else {
-        result = await run();
-      }
-      const refused = ran ? terminationsRefused(result) : 0;
-      if (refused > 0)
-        metrics.singleMetric().addMetric(TERMINATIONS_REFUSED_METRIC, MetricUnit.Count, refused);
-      metrics.addDimension('outcome', 'success');
-      metrics.addMetric('events', MetricUnit.Count, 1);
-      logger.info('lago event handled', {
-        id: uniqueKey,
-        type,
-        action: result.action,
-        source: invocation.kind,
-        replayed: !ran,
-      });
-      return invocation.kind === 'http' ? jsonResponse(200, result) : result;
-    } catch (error) {
-      return answerFailure(error, {
-        invocation,
-        logger,
-        metrics,
-        subject: 'lago event',
-        details: { id: uniqueKey },
-      });
-    }
-  };
-
-  return middy(core)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+          return { received: true, id, type, ...outcome };
+        };
+        return { id, type, run };
+      },
+      count: (result, metrics) => {
+        const refused = terminationsRefused(result);
+        if (refused > 0)
+          metrics.singleMetric().addMetric(TERMINATIONS_REFUSED_METRIC, MetricUnit.Count, refused);
+      },
+    },
+    runtimeOf,
+  );
 }
 
 function parseBody(raw: Buffer): unknown {
@@ -162,10 +101,7 @@ function terminationsRefused(result: LagoEventResult): number {
   return result.subscriptions.filter((outcome) => outcome.action === 'termination_refused').length;
 }
 
-async function verify(
-  services: LagoServices,
-  invocation: Extract<Invocation, { kind: 'http' }>,
-): Promise<void> {
+async function verify(services: LagoServices, invocation: HttpInvocation): Promise<void> {
   const input = { headers: invocation.headers, body: invocation.rawBody, issuer: services.issuer };
   // Only the keys of the delivery's own algorithm are read: a deployment that verifies one kind
   // leaves the other's secret unset, and reading it would refuse every delivery.

@@ -1,17 +1,11 @@
-// `POST /stripe`: Stripe's own webhooks in (docs/contract.md §8). The same middy/Powertools stack as
-// the lifecycle functions — classify the invocation, verify the signature over the raw bytes
-// (here `Stripe-Signature`), parse, make the work idempotent (on Stripe's event id, for 4 days:
-// Stripe retries for 3), run, map errors to statuses in one place — around a translator: the
-// subscription's status becomes its S3 user's desired state, applied by shared/lifecycle. Thin
-// event notifications come to the same endpoint: a meter error report is fetched whole, logged as
-// one error an operator can act on and counted for the stack's alarm.
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+// `POST /stripe`: Stripe's own webhooks in (docs/contract.md §9), on the billing adapters' stack
+// (adapter-handler.ts: verify the raw bytes — here `Stripe-Signature` — read, idempotent on
+// Stripe's event id for 4 days (Stripe retries for 3), run, count, map errors) around a
+// translator: the subscription's status becomes its S3 user's desired state, applied by
+// shared/lifecycle. Thin event notifications come to the same endpoint: a meter error report is
+// fetched whole, logged as one error an operator can act on and counted for the stack's alarm.
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
-import { deadlineFor, runWithDeadline } from '../deadline.ts';
-import { InvalidInputError, UnauthorizedError } from '../errors.ts';
+import { UnauthorizedError } from '../errors.ts';
 import type { LifecycleEvents } from '../lifecycle/ports.ts';
 import type { SubscriptionOutcome } from '../lifecycle/subscription.ts';
 import { applySubscription } from '../lifecycle/subscription.ts';
@@ -20,12 +14,8 @@ import type { StripeEventEnvelope } from '../stripe/events.ts';
 import { parseStripeDelivery, translateStripeEvent } from '../stripe/events.ts';
 import type { ThinEventNotification } from '../stripe/meter-errors.ts';
 import { METER_ERROR_EVENT_TYPES, meterErrorReport } from '../stripe/meter-errors.ts';
-import { answerFailure } from './failure.ts';
-import { type IdempotentRunner, makeIdempotentRunner } from './idempotency.ts';
-import type { Invocation } from './invocation.ts';
-import { classifyInvocation, jsonResponse } from './invocation.ts';
-import { HEALTH_PATH, type LambdaHandler, parseJson } from './lifecycle-handler.ts';
-import { createLogger, createMetrics, eventsFrom } from './logging.ts';
+import { createAdapterHandler, type HttpInvocation } from './adapter-handler.ts';
+import { type LambdaHandler, parseJson } from './lifecycle-handler.ts';
 import type { Runtime } from './runtime.ts';
 import { getRuntime } from './runtime.ts';
 import type { StripeServices } from './stripe-services.ts';
@@ -64,90 +54,38 @@ export type StripeEventResult = {
 );
 
 export function createStripeHandler(runtimeOf: () => Runtime = getRuntime): LambdaHandler {
-  const logger = createLogger(STRIPE_FUNCTION);
-  const metrics = createMetrics(STRIPE_FUNCTION);
-  const events: LifecycleEvents = eventsFrom(logger);
-  const runners = new WeakMap<Runtime, IdempotentRunner<StripeEventResult>>();
-
-  const core = async (event: unknown, lambdaContext: Context): Promise<unknown> => {
-    const invocation = classifyInvocation(event);
-    if (invocation.kind === 'http' && invocation.path === HEALTH_PATH && invocation.method === 'GET') {
-      return jsonResponse(200, { status: 'ok' });
-    }
-    let eventId: string | undefined;
-    try {
-      const runtime = runtimeOf();
-      const services = stripeServicesOf(runtime);
-      let payload: unknown;
-      if (invocation.kind === 'http') {
-        if (invocation.method !== 'POST') throw new InvalidInputError('method', 'Stripe delivers with POST');
+  return createAdapterHandler<StripeServices, StripeEventResult>(
+    {
+      name: STRIPE_FUNCTION,
+      system: 'Stripe',
+      idempotencyTtlSeconds: STRIPE_IDEMPOTENCY_TTL_SECONDS,
+      services: stripeServicesOf,
+      receive: async (invocation, services) => {
         await verify(services, invocation);
-        payload = parseJson(invocation.rawBody);
-      } else if (invocation.kind === 'schedule') {
-        throw new InvalidInputError('event', 'stripe is not started by a schedule');
-      } else {
-        // A direct invocation (console, `npm run invoke -- stripe`) hands over a Stripe event, unsigned.
-        payload = invocation.payload;
-      }
-      const delivery = parseStripeDelivery(payload);
-      const stripeEvent = delivery.event;
-      eventId = stripeEvent.id;
-
-      let ran = false;
-      const deadline = deadlineFor(lambdaContext.getRemainingTimeInMillis());
-      const run = () =>
-        runWithDeadline(deadline, () => {
-          ran = true;
-          return delivery.kind === 'thin'
-            ? handleThinEvent(delivery.event, services, events)
-            : handleStripeEvent(delivery.event, runtime, services, events);
-        });
-      let result: StripeEventResult;
-      if (invocation.kind === 'http') {
-        let idempotent = runners.get(runtime);
-        if (idempotent === undefined) {
-          // No payload check: Stripe's redeliveries of one event may differ in bytes (pending_webhooks).
-          idempotent = makeIdempotentRunner<StripeEventResult>(runtime.idempotencyStore, {
-            ttlSeconds: STRIPE_IDEMPOTENCY_TTL_SECONDS,
-            validatePayload: false,
-          });
-          runners.set(runtime, idempotent);
+        return { payload: parseJson(invocation.rawBody) };
+      },
+      read: (payload, { runtime, services, events }) => {
+        const delivery = parseStripeDelivery(payload);
+        return {
+          id: delivery.event.id,
+          type: delivery.event.type,
+          run: () =>
+            delivery.kind === 'thin'
+              ? handleThinEvent(delivery.event, services, events)
+              : handleStripeEvent(delivery.event, runtime, services, events),
+        };
+      },
+      count: (result, metrics) => {
+        if (result.action === 'termination_refused') {
+          metrics.singleMetric().addMetric(TERMINATIONS_REFUSED_METRIC, MetricUnit.Count, 1);
         }
-        result = await idempotent({ key: `${STRIPE_FUNCTION}#${stripeEvent.id}`, run, lambdaContext });
-      } else {
-        result = await run();
-      }
-      if (ran && result.action === 'termination_refused') {
-        const refused = metrics.singleMetric();
-        refused.addMetric(TERMINATIONS_REFUSED_METRIC, MetricUnit.Count, 1);
-      }
-      if (ran && result.action === 'reported') {
-        metrics.singleMetric().addMetric(METER_ERROR_REPORTS_METRIC, MetricUnit.Count, 1);
-      }
-      metrics.addDimension('outcome', 'success');
-      metrics.addMetric('events', MetricUnit.Count, 1);
-      logger.info('stripe event handled', {
-        id: stripeEvent.id,
-        type: stripeEvent.type,
-        action: result.action,
-        source: invocation.kind,
-        replayed: !ran,
-      });
-      return invocation.kind === 'http' ? jsonResponse(200, result) : result;
-    } catch (error) {
-      return answerFailure(error, {
-        invocation,
-        logger,
-        metrics,
-        subject: 'stripe event',
-        details: { id: eventId },
-      });
-    }
-  };
-
-  return middy(core)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+        if (result.action === 'reported') {
+          metrics.singleMetric().addMetric(METER_ERROR_REPORTS_METRIC, MetricUnit.Count, 1);
+        }
+      },
+    },
+    runtimeOf,
+  );
 }
 
 /** Translates one verified event and applies it; events not acted on change nothing. */
@@ -239,10 +177,7 @@ export async function handleThinEvent(
   };
 }
 
-async function verify(
-  services: StripeServices,
-  invocation: Extract<Invocation, { kind: 'http' }>,
-): Promise<void> {
+async function verify(services: StripeServices, invocation: HttpInvocation): Promise<void> {
   const input = { header: invocation.headers['stripe-signature'], body: invocation.rawBody };
   try {
     verifyStripeSignature({ ...input, secrets: await services.webhookSecrets.get() });
