@@ -110,8 +110,8 @@ export class StripeApi {
       attempt: (key, timeoutMs) => this.#attempt(method, path, form, headers, key, timeoutMs),
       refused: ({ status }) => status === 401,
       // Stripe-Should-Retry, when sent, overrides the status either way, as in Stripe's own
-      // libraries. Unlike the sinks, the attempt reads no Retry-After (those libraries do): left as
-      // it was when this loop moved to shared/http/retry.ts.
+      // libraries. No Retry-After is read: Stripe sends none (stripe-node dropped its unused
+      // support for it in v23, CHANGELOG #2781), so the backoff alone paces retries.
       judge: ({ status, shouldRetry }) =>
         succeeded(status) ? 'done' : (shouldRetry ?? transient(status)) ? 'retry' : 'final',
     });
