@@ -147,6 +147,17 @@ export function transient(status: number | undefined): boolean {
   return status === undefined || status === 429 || status >= 500;
 }
 
+/**
+ * Lago's wait after a 429: `Retry-After` when a proxy sends one, else `x-ratelimit-reset`, the
+ * seconds Lago's own client waits. In milliseconds from now.
+ */
+export function lagoRetryAfter(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  now: number,
+): number | undefined {
+  return retryAfter(headers['retry-after'], now) ?? retryAfter(headers['x-ratelimit-reset'], now);
+}
+
 /** `Retry-After` as seconds or an HTTP date, in milliseconds from now. */
 export function retryAfter(value: string | string[] | undefined, now: number): number | undefined {
   const text = Array.isArray(value) ? value[0] : value;

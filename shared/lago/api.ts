@@ -8,7 +8,7 @@ import { timeLeft } from '../deadline.ts';
 import { AppError, ConfigurationError, systemCode } from '../errors.ts';
 import { apiPool, type Pool } from '../http/pool.ts';
 import type { Answer, RetryPolicy, RetryPolicyOptions } from '../http/retry.ts';
-import { retryPolicy, succeeded, transient, withRetries } from '../http/retry.ts';
+import { lagoRetryAfter, retryPolicy, succeeded, transient, withRetries } from '../http/retry.ts';
 import type { LagoListedSubscription, LagoSubscriptionDirectory } from '../lifecycle/lago.ts';
 
 /** Retries: 10 s per attempt, 3 retries, backoff from 250 ms up to 4 s (a webhook waits on them). */
@@ -90,8 +90,6 @@ export class LagoApi implements LagoSubscriptionDirectory {
   }
 
   async #get(path: string, deadline: number): Promise<unknown> {
-    // Unlike the Lago sink, the attempt reads neither Retry-After nor x-ratelimit-reset: left as it
-    // was when this loop moved to shared/http/retry.ts.
     const outcome = await withRetries(this.#retry, {
       deadline,
       credentials: this.#apiKey,
@@ -129,7 +127,17 @@ export class LagoApi implements LagoSubscriptionDirectory {
       } catch {
         body = undefined;
       }
-      return { status: response.statusCode, body, reason: `Lago answered ${response.statusCode}` };
+      const status = response.statusCode;
+      // After a 429 (or a 5xx a proxy paces), wait as long as Lago asks, as the Lago sink does.
+      const retryAfterMs = succeeded(status)
+        ? undefined
+        : lagoRetryAfter(response.headers, this.#retry.clock());
+      return {
+        status,
+        body,
+        reason: `Lago answered ${status}`,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      };
     } catch (error) {
       const code = systemCode(error) ?? (error instanceof Error ? error.name : 'error');
       return { status: undefined, body: undefined, reason: `no answer from Lago (${code})` };

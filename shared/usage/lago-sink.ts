@@ -9,7 +9,14 @@
 import { systemCode } from '../errors.ts';
 import { apiPool, type Pool } from '../http/pool.ts';
 import type { Answer, RetryPolicy, RetryPolicyOptions, Verdict } from '../http/retry.ts';
-import { DELIVERY_RETRY, retryAfter, retryPolicy, succeeded, transient, withRetries } from '../http/retry.ts';
+import {
+  DELIVERY_RETRY,
+  lagoRetryAfter,
+  retryPolicy,
+  succeeded,
+  transient,
+  withRetries,
+} from '../http/retry.ts';
 import type { LagoEvent, LagoMetricCodes } from './lago-batch.ts';
 import { duplicateIndexes, errorSummary, lagoEventsOf, tooManyEvents } from './lago-batch.ts';
 import type { OutboundMessage } from './messages.ts';
@@ -229,10 +236,7 @@ export class LagoSink implements UsageSink {
       } catch {
         body = undefined;
       }
-      // Lago's own client waits `x-ratelimit-reset` seconds after a 429; Retry-After when a proxy sends it.
-      const retryAfterMs =
-        retryAfter(response.headers['retry-after'], this.#retry.clock()) ??
-        retryAfter(response.headers['x-ratelimit-reset'], this.#retry.clock());
+      const retryAfterMs = lagoRetryAfter(response.headers, this.#retry.clock());
       return {
         status,
         body,

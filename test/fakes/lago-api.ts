@@ -269,8 +269,11 @@ export async function startLagoFake(options: LagoFakeOptions): Promise<LagoFake>
     const url = new URL(req.url ?? '/', 'http://lago.invalid');
     if (req.method === 'GET' && url.pathname === '/api/v1/subscriptions') {
       const fault = faults.shift();
-      if (fault?.kind === 'status')
+      if (fault?.kind === 'status') {
+        if (fault.retryAfterSeconds !== undefined)
+          res.setHeader('retry-after', String(fault.retryAfterSeconds));
         return json(res, fault.status, { status: fault.status, error: 'injected' });
+      }
       const customer = url.searchParams.get('external_customer_id') ?? '';
       const page = Number(url.searchParams.get('page') ?? '1');
       const perPage = Number(url.searchParams.get('per_page') ?? '20');

@@ -70,6 +70,25 @@ describe('LagoApi.activeSubscriptions', () => {
     expect(String(wrong)).not.toContain('wrong-key');
   });
 
+  it('after a 429 waits as long as Lago asks (Retry-After), not just the backoff', async () => {
+    fake = await startLagoFake({ apiKey: API_KEY });
+    fake.subscriptions.set('c', [{ external_id: 's', plan_code: 'p', status: 'active' }]);
+    fake.faults.push({ kind: 'status', status: 429, retryAfterSeconds: 3 }, { kind: 'status', status: 503 });
+    const sleeps: number[] = [];
+    const paced = new LagoApi({
+      apiUrl: new URL(fake.url),
+      apiKey: { get: async () => API_KEY, refresh: async () => API_KEY },
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+      random: () => 0.5,
+    });
+    clients.push(paced);
+    expect(await paced.activeSubscriptions('c')).toHaveLength(1);
+    // Retry-After 3 s (within the 4 s cap) after the 429; full jitter at 0.5 of 500 ms after the 503.
+    expect(sleeps).toEqual([3000, 250]);
+  });
+
   it('a Lago that stays down is gateway_unavailable (the webhook is answered 503 and sent again)', async () => {
     fake = await startLagoFake({ apiKey: API_KEY });
     fake.faults.push(...Array.from({ length: 5 }, () => ({ kind: 'status' as const, status: 500 })));
